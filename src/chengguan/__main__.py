@@ -1,0 +1,15 @@
+"""The `chengguan` console script: Django's manage.py plus the project's commands."""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chengguan.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["chengguan", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    main()

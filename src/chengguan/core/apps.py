@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "chengguan.core"
+    label = "core"
+    verbose_name = _("系统核心")
+
+    def ready(self) -> None:
+        from . import audit, checks  # noqa: F401  (system checks register on import)
+
+        audit.connect()

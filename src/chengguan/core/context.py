@@ -1,0 +1,32 @@
+"""Who is acting and from where, for the audit log: set by the middleware or by a command."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActorContext:
+    user_id: int | None = None
+    username: str = ""
+    ip: str | None = None
+    request_id: str = ""
+    via: str = ""
+
+
+_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("chengguan_actor", default=ActorContext())
+
+
+def current() -> ActorContext:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def acting(ctx: ActorContext):
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)

@@ -1,0 +1,2 @@
+def invalidate() -> None:
+    pass

@@ -1,0 +1,6 @@
+from chengguan.core.permissions import Policy, register
+
+from .models import GridResponsibility, UnitGrid
+
+register(UnitGrid, Policy(region_fields=("community", "street", "district")))
+register(GridResponsibility, Policy(region_fields=("grid__community", "grid__street", "grid__district")))

@@ -1,0 +1,19 @@
+from django.db.models import Q
+
+from chengguan.core.permissions import Policy, register
+
+from .models import Department, Person, Region, RoleGrant
+
+register(Region, Policy(region_fields=("self",)))
+# Every member of staff may read the department directory: work is dispatched across departments.
+register(Department, Policy(global_read=True))
+register(RoleGrant, Policy(global_read=True))
+# People: those of the departments you act for, those working in your regions, and yourself.
+register(
+    Person,
+    Policy(
+        department_fields=("department",),
+        m2m_region_fields=("regions",),
+        extra=lambda user: Q(pk=user.pk),
+    ),
+)

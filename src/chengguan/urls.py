@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from .api import api
+
+admin.site.site_header = admin.site.site_title = "城管 · 数字城市管理平台"
+admin.site.index_title = "基础数据管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
