@@ -1,1 +1,83 @@
-"""Shared fixtures: a small city and named personas, so permission tests read like the rules."""
+"""Shared fixtures: a small synthetic city, built once per session, and named personas, so
+permission tests read like the rules ("a dispatcher of street A does not see street B")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from chengguan.demo.city import SyntheticCity, synthesize
+from chengguan.grid import services as grid_services
+from chengguan.org.choices import DepartmentKind, RegionLevel, Role
+from chengguan.org.models import Department, Person, Region, RoleGrant
+
+PASSWORD = "Test#pass-2026"
+
+
+@dataclass
+class City:
+    synthetic: SyntheticCity
+    district: Region
+    street_a: Region
+    street_b: Region
+    dept_a: Department
+    dept_b: Department
+    people: dict[str, Person]
+
+
+def make_person(username, roles=(), *, regions=(), departments=(), department=None, citywide=False, staff=False):
+    person = Person.objects.create_user(username=username, password=PASSWORD, full_name=username,
+                                        department=department, citywide=citywide, is_staff=staff)
+    person.roles.set(RoleGrant.objects.filter(role__in=roles))
+    person.regions.set(regions)
+    person.departments.set(departments)
+    return person
+
+
+def build_small_city() -> City:
+    synthetic = synthesize(seed=11, radius_m=1200, street_names=["甲街道", "乙街道"], communities_per_street=3,
+                           fine_cells=160)
+    for level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
+        grid_services.region_import(synthetic.geojson(level), level)
+    grid_services.grids_generate()
+    district = Region.objects.get(level=RegionLevel.DISTRICT)
+    street_a, street_b = Region.objects.filter(level=RegionLevel.STREET).order_by("code")
+    dept_a = Department.objects.create(code="T-A", name="甲中队", kind=DepartmentKind.CHENGGUAN_SQUAD, region=street_a)
+    dept_b = Department.objects.create(code="T-B", name="公安乙", kind=DepartmentKind.POLICE, region=street_b)
+    people = {
+        "inspector_a": make_person("inspector_a", [Role.INSPECTOR], regions=[street_a]),
+        "dispatcher_a": make_person("dispatcher_a", [Role.DISPATCHER], regions=[street_a]),
+        "dispatcher_b": make_person("dispatcher_b", [Role.DISPATCHER], regions=[street_b]),
+        "handler_a": make_person("handler_a", [Role.HANDLER], departments=[dept_a], department=dept_a),
+        "handler_b": make_person("handler_b", [Role.HANDLER], departments=[dept_b], department=dept_b),
+        "leader": make_person("leader", [Role.LEADER], citywide=True),
+        "sysadmin": make_person("sysadmin", [Role.SYSTEM_ADMIN], citywide=True, staff=True),
+        "secadmin": make_person("secadmin", [Role.SECURITY_ADMIN], citywide=True, staff=True),
+        "auditor": make_person("auditor", [Role.AUDITOR], citywide=True, staff=True),
+        "outsider": make_person("outsider"),
+    }
+    return City(synthetic, district, street_a, street_b, dept_a, dept_b, people)
+
+
+@pytest.fixture(scope="session")
+def city(django_db_setup, django_db_blocker) -> City:
+    """The small city, committed once for the whole session (tests roll back their own changes)."""
+    with django_db_blocker.unblock():
+        return build_small_city()
+
+
+@pytest.fixture
+def people(city, db) -> dict[str, Person]:
+    return {k: Person.objects.get(pk=p.pk) for k, p in city.people.items()}
+
+
+@pytest.fixture
+def client_for(db):
+    def make(person: Person) -> Client:
+        client = Client()
+        client.force_login(person)
+        return client
+
+    return make

@@ -129,7 +129,7 @@ GRID_SLIVER_M2 = float(env("GRID_SLIVER_M2", "2000"))
 GRID_TOPOLOGY_TOLERANCE_M2 = float(env("GRID_TOPOLOGY_TOLERANCE_M2", "1"))
 
 # --- working-time calendar ----------------------------------------------------------------------
-# Default work periods, local time; an administrator's WorkSchedule record overrides them.
+# Default work periods, local time; WorkPeriod records entered by an administrator replace them.
 WORK_PERIODS = env("WORK_PERIODS", "08:30-12:00,14:00-17:30")
 
 # --- logging ------------------------------------------------------------------------------------

@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("系统核心")
 
     def ready(self) -> None:
-        from . import audit, checks  # noqa: F401  (system checks register on import)
+        from . import audit, checks, policies  # noqa: F401  (checks and policies register on import)
 
         audit.connect()

@@ -66,3 +66,29 @@ class GridResponsibility(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.grid} {self.get_duty_display()} {self.person}"
+
+
+class GridLattice(AuditedModel):
+    """The city-wide lattice the generator cuts unit grids from (degrees, aligned to WGS-84 axes).
+
+    The lattice is regular in longitude/latitude, so a generated grid is exactly a lattice cell
+    (clipped at community boundaries) and the locate index, aligned to it, answers almost every
+    point with one array lookup. Cells are `cell_m` metres on a side at the lattice's latitude.
+    """
+
+    cell_m = models.FloatField(_("网格边长 (m)"))
+    x0 = models.FloatField(_("原点经度"))
+    y0 = models.FloatField(_("原点纬度"))
+    dx = models.FloatField(_("经度步长"))
+    dy = models.FloatField(_("纬度步长"))
+
+    class Meta:
+        verbose_name = _("网格划分基准")
+        verbose_name_plural = _("网格划分基准")
+
+    def __str__(self) -> str:
+        return f"{self.cell_m:g} m @ ({self.x0:.6f}, {self.y0:.6f})"
+
+    def cell_box(self, i, j):
+        """Bounds of lattice cell (i, j); the same arithmetic as the locate index's raster."""
+        return self.x0 + i * self.dx, self.y0 + j * self.dy, self.x0 + (i + 1) * self.dx, self.y0 + (j + 1) * self.dy

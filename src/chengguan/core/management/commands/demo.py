@@ -1,0 +1,28 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from chengguan.demo.build import DEMO_PASSWORD, build_demo
+
+
+class Command(BaseCommand):
+    help = "Build the demo city (idempotent) and serve it on 127.0.0.1:8000. 构建演示城市并启动服务。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="build and exit 只构建不启动")
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
+        parser.add_argument("--seed", type=int, default=7, help="random seed of the synthetic city")
+
+    def handle(self, *args, no_serve=False, addr="127.0.0.1:8000", seed=7, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        result = build_demo(seed=seed, stdout=self.stdout)
+        for line in result.summary:
+            self.stdout.write(line)
+        self.stdout.write("")
+        self.stdout.write(f"登录账号 · logins (密码 password: {DEMO_PASSWORD})")
+        for username, who, scope in result.logins:
+            self.stdout.write(f"  {username:<22} {who}  [{scope}]")
+        self.stdout.write("")
+        self.stdout.write(f"管理后台 · admin:  http://{addr}/admin/   (sysadmin / secadmin / auditor)")
+        self.stdout.write(f"接口文档 · API:    http://{addr}/api/v1/docs")
+        if not no_serve:
+            call_command("runserver", addr, use_reloader=False, insecure_serving=True)

@@ -1,0 +1,1 @@
+"""The demo city: synthetic but plausible boundaries, organisation and people."""
