@@ -1,6 +1,8 @@
 """The locate index against brute-force shapely containment, on generated grids over an
 irregular, real-world-like boundary set."""
 
+import itertools
+
 import numpy as np
 import pytest
 import shapely
@@ -94,7 +96,7 @@ def test_numbering_runs_west_to_east_then_north_to_south(imported_city):
     whole = [g for g in UnitGrid.objects.filter(community=community).order_by("code")
              if g.area_m2 == pytest.approx(10_000, rel=0.02)]
     cells = [shape(g.geometry).bounds for g in whole]
-    for a, b in zip(cells, cells[1:], strict=False):
+    for a, b in itertools.pairwise(cells):
         same_row = abs(a[1] - b[1]) < 1e-9
         assert (same_row and b[0] > a[0]) or (not same_row and b[1] < a[1])
 

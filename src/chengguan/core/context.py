@@ -16,7 +16,8 @@ class ActorContext:
     via: str = ""
 
 
-_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("chengguan_actor", default=ActorContext())
+NOBODY = ActorContext()
+_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("chengguan_actor", default=NOBODY)
 
 
 def current() -> ActorContext:

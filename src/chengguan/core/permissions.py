@@ -53,7 +53,9 @@ GRANTS: dict[str, frozenset[str]] = {
     Role.DISPATCHER: frozenset(_STAFF_READ | {"org.view_person"}),
     Role.HANDLER: frozenset(_STAFF_READ | {"org.view_person"}),
     Role.LEADER: frozenset(_STAFF_READ | {"org.view_person", "core.view_calendaroverride", "core.view_workperiod"}),
-    Role.SYSTEM_ADMIN: frozenset(_STAFF_READ | _REGISTRY_ADMIN | {"org.view_person", "org.view_rolegrant"}),
+    Role.SYSTEM_ADMIN: frozenset(
+        _STAFF_READ | _REGISTRY_ADMIN | {"org.view_person", "org.view_rolegrant", "grid.view_gridlattice"}
+    ),
     Role.SECURITY_ADMIN: frozenset(
         {"org.view_region", "org.view_department", "org.view_rolegrant"}
         | {f"org.{a}_person" for a in ACTIONS}

@@ -124,7 +124,7 @@ def build_demo(*, seed: int = 7, stdout=None) -> DemoResult:
         say("创建人员 · creating people")
         k = 0
         for n, street in enumerate(streets, start=1):
-            for prefix, role, label in STREET_ROLES:
+            for prefix, role, _label in STREET_ROLES:
                 k += 1
                 if role == Role.HANDLER:
                     _person(f"{prefix}{n}", _name(k), [role], department=squads[street.pk],

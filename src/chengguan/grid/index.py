@@ -23,6 +23,7 @@ from .spatial import OUTSIDE, PolygonIndex, Raster
 
 log = logging.getLogger("chengguan.grid")
 VERSION_CHECK_SECONDS = 2.0
+MAX_CELLS_PER_GRID = 16
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,12 @@ def _aligned_raster(polys, lattice) -> Raster | None:
     j0 = int(np.floor((miny - lattice.y0) / lattice.dy))
     i1 = int(np.ceil((maxx - lattice.x0) / lattice.dx))
     j1 = int(np.ceil((maxy - lattice.y0) / lattice.dy))
-    return Raster(lattice.x0 + i0 * lattice.dx, lattice.y0 + j0 * lattice.dy, lattice.dx, lattice.dy,
-                  max(i1 - i0, 1), max(j1 - j0, 1))
+    nx, ny = max(i1 - i0, 1), max(j1 - j0, 1)
+    if nx * ny > MAX_CELLS_PER_GRID * len(polys):
+        # Grids far apart (several cities, or grids cut from another lattice): the aligned raster
+        # would be mostly empty; the default raster is still exact, only slower.
+        return None
+    return Raster(lattice.x0 + i0 * lattice.dx, lattice.y0 + j0 * lattice.dy, lattice.dx, lattice.dy, nx, ny)
 
 
 # --- the process-wide instance ------------------------------------------------------------------

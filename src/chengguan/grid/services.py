@@ -232,17 +232,17 @@ class GenerateReport:
         return out + self.skipped
 
 
-def lattice_for(cell_m: float) -> GridLattice:
-    """The lattice for this cell size: the existing one, or a new one covering every region."""
-    existing = GridLattice.objects.filter(cell_m=cell_m).order_by("-id").first()
-    if existing is not None:
-        return existing
-    regions = [shape(g) for g in Region.objects.exclude(geometry=None).values_list("geometry", flat=True)]
-    if not regions:
-        raise GridError(_("还没有导入任何区域边界，无法生成网格"))
-    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(regions, dtype=object))
-    dx, dy = geo.metres_to_degrees(cell_m, (miny + maxy) / 2)
-    # The origin sits on a whole number of cells from (0, 0) so that lattices are reproducible.
+def lattice_for(cell_m: float, geoms) -> GridLattice:
+    """The lattice for this cell size near these boundaries: an existing one whose reference
+    latitude is within half a degree (its cells are then `cell_m` wide to within ~1%), or a new
+    one with its origin at the south-west corner of the boundaries."""
+    minx, miny, _maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    lat = (miny + maxy) / 2
+    for lattice in GridLattice.objects.filter(cell_m=cell_m).order_by("-id"):
+        if abs(lattice.y0 - lat) < 0.5:
+            return lattice
+    dx, dy = geo.metres_to_degrees(cell_m, lat)
+    # The origin sits a whole number of cells from (0, 0) so that lattices are reproducible.
     x0 = float(np.floor(minx / dx) * dx)
     y0 = float(np.floor(miny / dy) * dy)
     return GridLattice.objects.create(cell_m=cell_m, x0=x0, y0=y0, dx=dx, dy=dy)
@@ -326,8 +326,6 @@ def grids_generate(*, cell_m: float | None = None, community_code: str | None = 
         raise GridError(_("没有带边界的社区：请先导入社区边界"))
     report = GenerateReport()
     with transaction.atomic():
-        lattice = lattice_for(cell_m)
-        centre = (round(lattice.x0, 1), round(lattice.y0, 1))
         for community in communities:
             existing = UnitGrid.objects.filter(community=community)
             if existing.exists():
@@ -335,7 +333,10 @@ def grids_generate(*, cell_m: float | None = None, community_code: str | None = 
                     report.skipped.append(_("社区 %s 已有网格，跳过（使用 --replace 重新生成）") % community)
                     continue
                 existing.delete()
-            pieces = _pieces(shape(community.geometry), lattice)
+            boundary = shape(community.geometry)
+            lattice = lattice_for(cell_m, [boundary])
+            centre = (round(lattice.x0, 1), round(lattice.y0, 1))
+            pieces = _pieces(boundary, lattice)
             areas = geo.area_m2(np.array([p[0] for p in pieces], dtype=object), centre)
             kept, merged = _merge_slivers(pieces, areas, sliver_m2)
             # North → south rows, west → east within a row.

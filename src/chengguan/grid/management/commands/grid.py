@@ -118,7 +118,7 @@ class Command(BaseCommand):
                 raise CommandError(f"第 {n} 行 · row {n}: {exc}") from None
         codes = selectors.locate_many(lons, lats, crs) if rows else {k: [] for k in ("grid", "community", "street", "district")}
         out_fields = [*fields, *(f for f in ("grid", "community", "street", "district") if f not in fields)]
-        target = open(output, "w", encoding="utf-8", newline="") if output else self.stdout  # noqa: SIM115
+        target = open(output, "w", encoding="utf-8", newline="") if output else self.stdout
         try:
             writer = csv.DictWriter(target, fieldnames=out_fields)
             writer.writeheader()
