@@ -37,21 +37,26 @@ class Locator:
     """Every unit grid and region in arrays, with one PolygonIndex per level."""
 
     def __init__(self, grids, regions, lattice=None):
-        # grids: [(id, code, community_id, geometry dict)]; regions: [(id, level, code, name, parent_id, geometry)]
+        # grids: [(id, code, community_id, street_id, district_id, geometry)];
+        # regions: [(id, level, code, name, parent_id, geometry)]
         self.region_ids = np.array([r[0] for r in regions], dtype=np.int64)
         self.regions = {r[0]: r for r in regions}
         self.grid_ids = np.array([g[0] for g in grids], dtype=np.int64)
         self.grid_codes = [g[1] for g in grids]
         self.grid_community = np.array([g[2] for g in grids], dtype=np.int64)
-        grid_polys = [shape(g[3]) for g in grids]
+        self.grid_street = np.array([g[3] for g in grids], dtype=np.int64)
+        self.grid_district = np.array([g[4] for g in grids], dtype=np.int64)
+        grid_polys = [shape(g[5]) for g in grids]
         self.grids = PolygonIndex(grid_polys, raster=_aligned_raster(grid_polys, lattice))
         self.levels: dict[str, tuple[np.ndarray, PolygonIndex]] = {}
         for level in (RegionLevel.COMMUNITY, RegionLevel.STREET, RegionLevel.DISTRICT):
             rows = [r for r in regions if r[1] == level and r[5]]
             ids = np.array([r[0] for r in rows], dtype=np.int64)
             self.levels[level] = (ids, PolygonIndex([shape(r[5]) for r in rows]))
-        parent = {r[0]: r[4] for r in regions}
-        self._parent = parent
+        # Parent of each region as a sorted lookup table, for vectorised filling upward.
+        order = np.argsort(self.region_ids)
+        self._sorted_ids = self.region_ids[order]
+        self._sorted_parent = np.array([regions[i][4] or 0 for i in order], dtype=np.int64)
 
     def locate_ids(self, lon, lat) -> dict[str, np.ndarray]:
         """Vectorised: ids of grid, community, street and district for each WGS-84 point (0 = none)."""
@@ -60,8 +65,11 @@ class Locator:
         out = {k: np.zeros(n, dtype=np.int64) for k in ("grid", "community", "street", "district")}
         gi = self.grids.locate(lon, lat)
         hit = gi != OUTSIDE
-        out["grid"][hit] = self.grid_ids[gi[hit]]
-        out["community"][hit] = self.grid_community[gi[hit]]
+        g = gi[hit]
+        out["grid"][hit] = self.grid_ids[g]
+        out["community"][hit] = self.grid_community[g]
+        out["street"][hit] = self.grid_street[g]
+        out["district"][hit] = self.grid_district[g]
         # Points outside every grid (a community without grids): ask the region indexes.
         miss = np.flatnonzero(~hit)
         for level in (RegionLevel.COMMUNITY, RegionLevel.STREET, RegionLevel.DISTRICT):
@@ -74,9 +82,10 @@ class Locator:
             miss = miss[~found]
         # Fill parents upward from the lowest level found.
         for child, parent in (("community", "street"), ("street", "district")):
-            need = (out[child] != 0) & (out[parent] == 0)
-            if need.any():
-                out[parent][need] = [self._parent.get(int(c)) or 0 for c in out[child][need]]
+            need = np.flatnonzero((out[child] != 0) & (out[parent] == 0))
+            if len(need):
+                pos = np.searchsorted(self._sorted_ids, out[child][need])
+                out[parent][need] = self._sorted_parent[pos]
         return out
 
     def place(self, region_id: int) -> dict | None:
@@ -124,7 +133,8 @@ def build() -> Locator:
     from .models import GridLattice, UnitGrid
 
     started = time.perf_counter()
-    grids = list(UnitGrid.objects.order_by("code").values_list("id", "code", "community_id", "geometry"))
+    grids = list(UnitGrid.objects.order_by("code").values_list(
+        "id", "code", "community_id", "street_id", "district_id", "geometry"))
     regions = list(Region.objects.order_by("code").values_list("id", "level", "code", "name", "parent_id", "geometry"))
     lattice = GridLattice.objects.order_by("-id").first()
     locator = Locator(grids, regions, lattice)

@@ -146,7 +146,8 @@ class PolygonIndex:
             "mixed_cells": float(np.count_nonzero(l1 <= -2)),
             "subcells": float(l2.size),
             "mixed_subcells": float(np.count_nonzero(l2 <= -2)),
-            "bytes": float(self.level1.nbytes + self.level2.nbytes + self.cand.nbytes),
+            "bytes": float(self.level1.nbytes + self.level2.nbytes + self.cand.nbytes
+                           + self.cand_start.nbytes + self.cand_len.nbytes),
         }
 
     def locate(self, x, y) -> np.ndarray:
