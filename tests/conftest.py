@@ -27,9 +27,17 @@ class City:
     people: dict[str, Person]
 
 
-def make_person(username, roles=(), *, regions=(), departments=(), department=None, citywide=False, staff=False):
-    person = Person.objects.create_user(username=username, password=PASSWORD, full_name=username,
-                                        department=department, citywide=citywide, is_staff=staff)
+def make_person(
+    username, roles=(), *, regions=(), departments=(), department=None, citywide=False, staff=False
+):
+    person = Person.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        full_name=username,
+        department=department,
+        citywide=citywide,
+        is_staff=staff,
+    )
     person.roles.set(RoleGrant.objects.filter(role__in=roles))
     person.regions.set(regions)
     person.departments.set(departments)
@@ -37,14 +45,17 @@ def make_person(username, roles=(), *, regions=(), departments=(), department=No
 
 
 def build_small_city() -> City:
-    synthetic = synthesize(seed=11, radius_m=1200, street_names=["甲街道", "乙街道"], communities_per_street=3,
-                           fine_cells=160)
+    synthetic = synthesize(
+        seed=11, radius_m=1200, street_names=["甲街道", "乙街道"], communities_per_street=3, fine_cells=160
+    )
     for level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
         grid_services.region_import(synthetic.geojson(level), level)
     grid_services.grids_generate()
     district = Region.objects.get(level=RegionLevel.DISTRICT)
     street_a, street_b = Region.objects.filter(level=RegionLevel.STREET).order_by("code")
-    dept_a = Department.objects.create(code="T-A", name="甲中队", kind=DepartmentKind.CHENGGUAN_SQUAD, region=street_a)
+    dept_a = Department.objects.create(
+        code="T-A", name="甲中队", kind=DepartmentKind.CHENGGUAN_SQUAD, region=street_a
+    )
     dept_b = Department.objects.create(code="T-B", name="公安乙", kind=DepartmentKind.POLICE, region=street_b)
     people = {
         "inspector_a": make_person("inspector_a", [Role.INSPECTOR], regions=[street_a]),

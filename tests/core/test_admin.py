@@ -5,9 +5,19 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 REGISTRIES = [
-    "org/region", "org/department", "org/person", "org/rolegrant", "grid/unitgrid", "grid/gridresponsibility",
-    "grid/gridlattice", "catalog/catalog", "catalog/majorclass", "catalog/minorclass", "catalog/stagelimit",
-    "core/calendaroverride", "core/workperiod",
+    "org/region",
+    "org/department",
+    "org/person",
+    "org/rolegrant",
+    "grid/unitgrid",
+    "grid/gridresponsibility",
+    "grid/gridlattice",
+    "catalog/catalog",
+    "catalog/majorclass",
+    "catalog/minorclass",
+    "catalog/stagelimit",
+    "core/calendaroverride",
+    "core/workperiod",
 ]
 
 

@@ -14,8 +14,11 @@ pytestmark = pytest.mark.django_db
 
 def test_create_update_delete_are_logged_with_actor_and_diff(people):
     admin = people["sysadmin"]
-    with context.acting(context.ActorContext(user_id=admin.pk, username="sysadmin", ip="10.1.2.3",
-                                             request_id="req-1", via="web")):
+    with context.acting(
+        context.ActorContext(
+            user_id=admin.pk, username="sysadmin", ip="10.1.2.3", request_id="req-1", via="web"
+        )
+    ):
         d = Department.objects.create(code="AUD-1", name="测试部门", kind=DepartmentKind.WATER)
         d.name = "改名部门"
         d.save()
@@ -74,8 +77,14 @@ def test_admin_change_is_audited_with_the_request(client, people, city):
     url = f"/admin/org/department/{city.dept_a.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200
-    data = {"code": "T-A", "name": "甲中队（改）", "kind": "chengguan_squad", "region": city.street_a.pk,
-            "phone": "", "active": "on"}
+    data = {
+        "code": "T-A",
+        "name": "甲中队（改）",
+        "kind": "chengguan_squad",
+        "region": city.street_a.pk,
+        "phone": "",
+        "active": "on",
+    }
     r = client.post(url, data, REMOTE_ADDR="192.0.2.7", HTTP_X_REQUEST_ID="admin-edit-1")
     assert r.status_code == 302, r.content[:2000]
     entry = AuditLog.objects.filter(model="org.Department", object_id=str(city.dept_a.pk)).latest("id")

@@ -11,7 +11,10 @@ from chengguan.core import geo
 @settings(max_examples=300, deadline=None)
 @given(lon=st.floats(73.7, 134.7), lat=st.floats(18.2, 53.5))
 def test_round_trips_within_a_metre_inside_china(lon, lat):
-    for forward, backward in ((geo.wgs84_to_gcj02, geo.gcj02_to_wgs84), (geo.wgs84_to_bd09, geo.bd09_to_wgs84)):
+    for forward, backward in (
+        (geo.wgs84_to_gcj02, geo.gcj02_to_wgs84),
+        (geo.wgs84_to_bd09, geo.bd09_to_wgs84),
+    ):
         x, y = geo.from_wgs84(lon, lat, "wgs84")
         fx, fy = forward(x, y)
         bx, by = backward(fx, fy)
@@ -40,8 +43,17 @@ def test_vectorised_matches_scalar():
         assert (vx[i], vy[i]) == pytest.approx(geo.to_wgs84(float(lon[i]), float(lat[i]), "bd09"))
 
 
-@pytest.mark.parametrize("name,expected", [("WGS-84", "wgs84"), ("CGCS2000", "wgs84"), ("gcj_02", "gcj02"),
-                                           ("amap", "gcj02"), ("BD09", "bd09"), ("baidu", "bd09")])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("WGS-84", "wgs84"),
+        ("CGCS2000", "wgs84"),
+        ("gcj_02", "gcj02"),
+        ("amap", "gcj02"),
+        ("BD09", "bd09"),
+        ("baidu", "bd09"),
+    ],
+)
 def test_crs_aliases(name, expected):
     assert geo.normalise_crs(name) == expected
 

@@ -82,8 +82,11 @@ def test_inactive_and_anonymous_people_see_nothing(people):
 def test_role_table_and_policies_are_complete():
     assert set(GRANTS) == set(Role.values)
     # Every permission a role grants names a model that has a policy (or it could never be checked).
-    labelled = {f"{m._meta.app_label}.{a}_{m._meta.model_name}" for m in registered_models()
-                for a in ("view", "add", "change", "delete")}
+    labelled = {
+        f"{m._meta.app_label}.{a}_{m._meta.model_name}"
+        for m in registered_models()
+        for a in ("view", "add", "change", "delete")
+    }
     for role, perms in GRANTS.items():
         assert perms <= labelled, (role, perms - labelled)
 

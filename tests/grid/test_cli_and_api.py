@@ -26,7 +26,9 @@ def test_locate_inside_prints_all_levels(inner_grid, capsys):
     call_command("grid", "locate", str(p.x), str(p.y))
     out = capsys.readouterr().out
     assert f"grid: {inner_grid.code}" in out
-    assert inner_grid.community.code in out and inner_grid.street.name in out and inner_grid.district.name in out
+    assert (
+        inner_grid.community.code in out and inner_grid.street.name in out and inner_grid.district.name in out
+    )
 
 
 def test_locate_outside_exits_non_zero(city, capsys):
@@ -61,7 +63,9 @@ def test_locate_csv_batch(inner_grid, tmp_path):
     call_command("grid", "locate", "--input", str(src), "--output", str(out))
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert rows[0]["id"] == "a" and rows[0]["grid"] == inner_grid.code
-    assert rows[0]["community"] == inner_grid.community.code and rows[0]["district"] == inner_grid.district.code
+    assert (
+        rows[0]["community"] == inner_grid.community.code and rows[0]["district"] == inner_grid.district.code
+    )
     assert rows[1]["grid"] == "" and rows[1]["district"] == ""
 
 
@@ -79,7 +83,12 @@ def test_locate_csv_errors_name_the_column_or_row(city, tmp_path):
 
 
 def test_export_every_level(city, tmp_path):
-    for level, expected in [("grid", UnitGrid.objects.count()), ("community", 6), ("street", 2), ("district", 1)]:
+    for level, expected in [
+        ("grid", UnitGrid.objects.count()),
+        ("community", 6),
+        ("street", 2),
+        ("district", 1),
+    ]:
         out = tmp_path / f"{level}.geojson"
         call_command("grid", "export", "--level", level, str(out))
         data = json.loads(out.read_text(encoding="utf-8"))
@@ -124,8 +133,12 @@ def test_api_locate(client_for, people, inner_grid):
     assert body["inside"] and body["grid"]["code"] == inner_grid.code
     assert body["street"]["name"] == inner_grid.street.name
     bx, by = geo.wgs84_to_bd09(p.x, p.y)
-    assert client.get("/api/v1/grid/locate", {"lon": float(bx), "lat": float(by), "crs": "bd09"}).json()["grid"][
-        "code"] == inner_grid.code
+    assert (
+        client.get("/api/v1/grid/locate", {"lon": float(bx), "lat": float(by), "crs": "bd09"}).json()["grid"][
+            "code"
+        ]
+        == inner_grid.code
+    )
     out = client.get("/api/v1/grid/locate", {"lon": 100, "lat": 20}).json()
     assert out["inside"] is False and out["grid"] is None and out["message"]
 

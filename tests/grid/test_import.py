@@ -78,17 +78,33 @@ def test_no_parent_at_all(district):
 
 
 def test_self_intersecting_bow_tie_is_refused_and_names_the_feature():
-    bow = {"type": "Polygon", "coordinates": [[[120, 30], [120.01, 30.01], [120.01, 30], [120, 30.01], [120, 30]]]}
+    bow = {
+        "type": "Polygon",
+        "coordinates": [[[120, 30], [120.01, 30.01], [120.01, 30], [120, 30.01], [120, 30]]],
+    }
     source = fc({"type": "Feature", "properties": {"code": "330177", "name": "蝴蝶区"}, "geometry": bow})
     refused(source, RegionLevel.DISTRICT, "#1 330177", "自相交")
 
 
 def test_safe_repair_is_applied_and_reported():
     # A ring with a duplicated spike back along itself is invalid; both standard repairs agree.
-    ring = [[120, 30], [120.01, 30], [120.01, 30.01], [120.005, 30.01], [120.005, 30.02], [120.005, 30.01],
-            [120, 30.01], [120, 30]]
-    source = fc({"type": "Feature", "properties": {"code": "330166", "name": "修复区"},
-                 "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    ring = [
+        [120, 30],
+        [120.01, 30],
+        [120.01, 30.01],
+        [120.005, 30.01],
+        [120.005, 30.02],
+        [120.005, 30.01],
+        [120, 30.01],
+        [120, 30],
+    ]
+    source = fc(
+        {
+            "type": "Feature",
+            "properties": {"code": "330166", "name": "修复区"},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+    )
     report = services.region_import(source, RegionLevel.DISTRICT)
     assert report.repaired and "330166" in report.repaired[0]
     assert shapely.geometry.shape(Region.objects.get(code="330166").geometry).is_valid
@@ -96,11 +112,21 @@ def test_safe_repair_is_applied_and_reported():
 
 def test_empty_polygon_and_wrong_type_and_out_of_range():
     source = fc(
-        {"type": "Feature", "properties": {"code": "330101", "name": "空"}, "geometry": {"type": "Polygon", "coordinates": []}},
-        {"type": "Feature", "properties": {"code": "330102", "name": "点"},
-         "geometry": {"type": "Point", "coordinates": [120, 30]}},
-        {"type": "Feature", "properties": {"code": "330103", "name": "越界"},
-         "geometry": to_geojson(shapely.box(200, 30, 201, 31))},
+        {
+            "type": "Feature",
+            "properties": {"code": "330101", "name": "空"},
+            "geometry": {"type": "Polygon", "coordinates": []},
+        },
+        {
+            "type": "Feature",
+            "properties": {"code": "330102", "name": "点"},
+            "geometry": {"type": "Point", "coordinates": [120, 30]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"code": "330103", "name": "越界"},
+            "geometry": to_geojson(shapely.box(200, 30, 201, 31)),
+        },
         {"type": "Feature", "properties": {"code": "330104"}, "geometry": to_geojson(SQUARE)},
         {"type": "Feature", "properties": {"name": "无编码"}, "geometry": to_geojson(SQUARE)},
     )
@@ -116,7 +142,9 @@ def test_all_or_nothing_one_bad_feature_blocks_the_file(district):
 
 
 def test_duplicate_codes_in_one_file():
-    refused(fc(feature("330155", "一", SQUARE), feature("330155", "二", SQUARE)), RegionLevel.DISTRICT, "编码重复")
+    refused(
+        fc(feature("330155", "一", SQUARE), feature("330155", "二", SQUARE)), RegionLevel.DISTRICT, "编码重复"
+    )
 
 
 def test_malformed_json_and_not_a_feature_collection(tmp_path):
@@ -128,10 +156,11 @@ def test_malformed_json_and_not_a_feature_collection(tmp_path):
 
 
 def test_overlaps_and_gaps_between_siblings_are_reported(district):
-    a = shapely.box(120.0, 30.0, 120.012, 30.02)     # overlaps b by 0.002°
-    b = shapely.box(120.010, 30.0, 120.018, 30.02)   # leaves a gap 120.018–120.02
-    report = services.region_import(fc(feature("330199001", "甲", a), feature("330199002", "乙", b)),
-                                    RegionLevel.STREET)
+    a = shapely.box(120.0, 30.0, 120.012, 30.02)  # overlaps b by 0.002°
+    b = shapely.box(120.010, 30.0, 120.018, 30.02)  # leaves a gap 120.018–120.02
+    report = services.region_import(
+        fc(feature("330199001", "甲", a), feature("330199002", "乙", b)), RegionLevel.STREET
+    )
     assert len(report.overlaps) == 1
     code_a, code_b, overlap_m2 = report.overlaps[0]
     assert {code_a, code_b} == {"330199001", "330199002"}
@@ -141,14 +170,22 @@ def test_overlaps_and_gaps_between_siblings_are_reported(district):
 
 
 def test_custom_fields_and_command(tmp_path, capsys):
-    city = synthesize(seed=3, radius_m=500, street_names=["一街道"], communities_per_street=2, fine_cells=40,
-                      district_code="330144")
+    city = synthesize(
+        seed=3,
+        radius_m=500,
+        street_names=["一街道"],
+        communities_per_street=2,
+        fine_cells=40,
+        district_code="330144",
+    )
     data = city.geojson("district")
     for f in data["features"]:
         f["properties"] = {"DM": f["properties"]["code"], "MC": f["properties"]["name"]}
     path = tmp_path / "d.geojson"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    call_command("grid", "import", str(path), "--level", "district", "--code-field", "DM", "--name-field", "MC")
+    call_command(
+        "grid", "import", str(path), "--level", "district", "--code-field", "DM", "--name-field", "MC"
+    )
     assert Region.objects.filter(code="330144").exists()
     with pytest.raises(CommandError, match="缺少编码字段"):
         call_command("grid", "import", str(path), "--level", "district")

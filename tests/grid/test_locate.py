@@ -22,8 +22,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def imported_city(settings):
     settings.GRID_CODE_LENGTH = 15
-    city = synthesize(seed=23, centre=(116.40, 39.91), radius_m=1800, district_code="110199",
-                      street_names=["东街道", "西街道", "南街道"], communities_per_street=3, fine_cells=260)
+    city = synthesize(
+        seed=23,
+        centre=(116.40, 39.91),
+        radius_m=1800,
+        district_code="110199",
+        street_names=["东街道", "西街道", "南街道"],
+        communities_per_street=3,
+        fine_cells=260,
+    )
     for level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
         services.region_import(city.geojson(level), level)
     report = services.grids_generate()
@@ -93,8 +100,11 @@ def test_grid_sizes_and_slivers(imported_city, settings):
 
 def test_numbering_runs_west_to_east_then_north_to_south(imported_city):
     community = Region.objects.filter(level=RegionLevel.COMMUNITY, code__startswith="110199").first()
-    whole = [g for g in UnitGrid.objects.filter(community=community).order_by("code")
-             if g.area_m2 == pytest.approx(10_000, rel=0.02)]
+    whole = [
+        g
+        for g in UnitGrid.objects.filter(community=community).order_by("code")
+        if g.area_m2 == pytest.approx(10_000, rel=0.02)
+    ]
     cells = [shape(g.geometry).bounds for g in whole]
     for a, b in itertools.pairwise(cells):
         same_row = abs(a[1] - b[1]) < 1e-9
@@ -135,13 +145,34 @@ def test_region_fallback_when_community_has_no_grids(imported_city):
     assert loc.grid is None and loc.community["code"] == community.code and loc.district["code"] == "110199"
 
 
-def test_polygon_index_with_overlaps_and_holes_matches_brute_force():
-    rng = np.random.default_rng(5)
-    polys = [shapely.Point(rng.uniform(0, 1), rng.uniform(0, 1)).buffer(rng.uniform(0.02, 0.15)) for _ in range(150)]
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_polygon_index_with_overlaps_holes_and_multipolygons_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    polys = [
+        shapely.Point(rng.uniform(0, 1), rng.uniform(0, 1)).buffer(rng.uniform(0.02, 0.15))
+        for _ in range(150)
+    ]
     polys.append(shapely.box(0.2, 0.2, 0.8, 0.8).difference(shapely.box(0.4, 0.4, 0.6, 0.6)))
+    polys.insert(
+        0, shapely.MultiPolygon([shapely.box(0.05, 0.05, 0.3, 0.1), shapely.box(0.6, 0.9, 0.95, 0.97)])
+    )
     idx = PolygonIndex(polys)
     x, y = rng.uniform(-0.1, 1.1, 50_000), rng.uniform(-0.1, 1.1, 50_000)
     assert np.array_equal(idx.locate(x, y), brute_force(polys, x, y))
+
+
+def test_polygon_index_on_an_aligned_lattice_answers_interior_cells_by_lookup():
+    from chengguan.grid.spatial import Raster
+
+    step = 0.001
+    cells = [
+        shapely.box(i * step, j * step, (i + 1) * step, (j + 1) * step) for j in range(40) for i in range(50)
+    ]
+    idx = PolygonIndex(cells, raster=Raster(0.0, 0.0, step, step, 50, 40))
+    assert idx.stats["mixed_cells"] == 0  # every edge lies on a raster line
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-0.005, 0.055, 20_000), rng.uniform(-0.005, 0.045, 20_000)
+    assert np.array_equal(idx.locate(x, y), brute_force(cells, x, y))
 
 
 def test_empty_index_says_outside():

@@ -29,7 +29,9 @@ class Catalog(AuditedModel):
         verbose_name_plural = _("分类目录")
         ordering = ["-effective_from"]
         constraints = [
-            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="one_active_catalog"),
+            models.UniqueConstraint(
+                fields=["active"], condition=models.Q(active=True), name="one_active_catalog"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -37,7 +39,9 @@ class Catalog(AuditedModel):
 
 
 class MajorClass(AuditedModel):
-    catalog = models.ForeignKey(Catalog, verbose_name=_("分类目录"), on_delete=models.CASCADE, related_name="majors")
+    catalog = models.ForeignKey(
+        Catalog, verbose_name=_("分类目录"), on_delete=models.CASCADE, related_name="majors"
+    )
     kind = models.CharField(_("部件/事件"), max_length=16, choices=ClassKind.choices)
     code = models.CharField(_("大类代码"), max_length=2, validators=[RegexValidator(r"^\d{2}$")])
     name = models.CharField(_("大类名称"), max_length=50)
@@ -57,12 +61,16 @@ class MajorClass(AuditedModel):
 class MinorClass(AuditedModel):
     """A minor class: what may be registered, when it is closed, how long each stage may take."""
 
-    major = models.ForeignKey(MajorClass, verbose_name=_("大类"), on_delete=models.CASCADE, related_name="minors")
+    major = models.ForeignKey(
+        MajorClass, verbose_name=_("大类"), on_delete=models.CASCADE, related_name="minors"
+    )
     code = models.CharField(
         _("小类代码"), max_length=3, validators=[RegexValidator(r"^\d{2,3}$", _("小类代码为 2 或 3 位数字"))]
     )
     name = models.CharField(_("小类名称"), max_length=50)
-    pinyin = models.CharField(_("拼音首字母"), max_length=50, blank=True, help_text=_("用于按拼音搜索"))
+    pinyin = models.CharField(
+        _("拼音"), max_length=200, blank=True, help_text=_("拼音首字母和全拼，用于按拼音搜索")
+    )
     registration_condition = models.TextField(_("立案条件"))
     closure_condition = models.TextField(_("结案条件"))
     default_department_kind = models.CharField(
@@ -91,14 +99,18 @@ class MinorClass(AuditedModel):
 
 
 class StageLimit(AuditedModel):
-    minor = models.ForeignKey(MinorClass, verbose_name=_("小类"), on_delete=models.CASCADE, related_name="limits")
+    minor = models.ForeignKey(
+        MinorClass, verbose_name=_("小类"), on_delete=models.CASCADE, related_name="limits"
+    )
     stage = models.CharField(_("环节"), max_length=16, choices=Stage.choices)
     urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     amount = models.DecimalField(
         _("时限"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0.01)]
     )
     unit = models.CharField(_("单位"), max_length=16, choices=TimeUnit.choices)
-    basis = models.CharField(_("依据"), max_length=16, choices=LimitBasis.choices, default=LimitBasis.LOCAL_DEFAULT)
+    basis = models.CharField(
+        _("依据"), max_length=16, choices=LimitBasis.choices, default=LimitBasis.LOCAL_DEFAULT
+    )
     note = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:

@@ -112,10 +112,14 @@ def _m2m_changed(sender, instance, action, model, pk_set, reverse, **kwargs):
     if action not in {"post_add", "post_remove", "post_clear"} or reverse or not is_audited(type(instance)):
         return
     field = next(
-        (f.name for f in type(instance)._meta.many_to_many if f.remote_field.through is sender), sender.__name__
+        (f.name for f in type(instance)._meta.many_to_many if f.remote_field.through is sender),
+        sender.__name__,
     )
     write(
-        AuditAction.UPDATE, type(instance)._meta.label, instance.pk, str(instance),
+        AuditAction.UPDATE,
+        type(instance)._meta.label,
+        instance.pk,
+        str(instance),
         {"m2m": {field: {action.removeprefix("post_"): sorted(_jsonable(list(pk_set or [])))}}},
     )
 

@@ -36,9 +36,21 @@ class CRSError(ValueError):
 
 def normalise_crs(name: str | None) -> str:
     crs = (name or WGS84).strip().lower().replace("-", "").replace("_", "")
-    aliases = {"wgs84": WGS84, "epsg4326": WGS84, "gps": WGS84, "cgcs2000": WGS84, "epsg4490": WGS84,
-               "gcj02": GCJ02, "amap": GCJ02, "gaode": GCJ02, "tencent": GCJ02, "qq": GCJ02,
-               "bd09": BD09, "bd09ll": BD09, "baidu": BD09}
+    aliases = {
+        "wgs84": WGS84,
+        "epsg4326": WGS84,
+        "gps": WGS84,
+        "cgcs2000": WGS84,
+        "epsg4490": WGS84,
+        "gcj02": GCJ02,
+        "amap": GCJ02,
+        "gaode": GCJ02,
+        "tencent": GCJ02,
+        "qq": GCJ02,
+        "bd09": BD09,
+        "bd09ll": BD09,
+        "baidu": BD09,
+    }
     if crs not in aliases:
         raise CRSError(f"未知坐标系 '{name}'：可选 wgs84、cgcs2000、gcj02、bd09 · unknown CRS '{name}'")
     return aliases[crs]
@@ -151,6 +163,7 @@ def from_wgs84(lon, lat, crs: str | None = WGS84):
 
 
 # --- metric measures ----------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=64)
 def _equal_area(lon0: float, lat0: float) -> pyproj.Transformer:

@@ -34,15 +34,27 @@ ACTIONS = ("view", "add", "change", "delete")
 # are maintained by the system administrator; the security administrator manages people and their
 # roles; the auditor reads the audit log and nothing else (三权分立).
 _STAFF_READ = {
-    "org.view_region", "org.view_department", "grid.view_unitgrid", "catalog.view_catalog",
-    "catalog.view_majorclass", "catalog.view_minorclass", "catalog.view_stagelimit",
+    "org.view_region",
+    "org.view_department",
+    "grid.view_unitgrid",
+    "catalog.view_catalog",
+    "catalog.view_majorclass",
+    "catalog.view_minorclass",
+    "catalog.view_stagelimit",
 }
 _REGISTRY_ADMIN = {
     f"{app}.{action}_{model}"
     for app, model in [
-        ("org", "region"), ("org", "department"), ("grid", "unitgrid"), ("grid", "gridresponsibility"),
-        ("catalog", "catalog"), ("catalog", "majorclass"), ("catalog", "minorclass"), ("catalog", "stagelimit"),
-        ("core", "calendaroverride"), ("core", "workperiod"),
+        ("org", "region"),
+        ("org", "department"),
+        ("grid", "unitgrid"),
+        ("grid", "gridresponsibility"),
+        ("catalog", "catalog"),
+        ("catalog", "majorclass"),
+        ("catalog", "minorclass"),
+        ("catalog", "stagelimit"),
+        ("core", "calendaroverride"),
+        ("core", "workperiod"),
     ]
     for action in ACTIONS
 }
@@ -52,7 +64,9 @@ GRANTS: dict[str, frozenset[str]] = {
     Role.SHIFT_LEADER: frozenset(_STAFF_READ | {"org.view_person"}),
     Role.DISPATCHER: frozenset(_STAFF_READ | {"org.view_person"}),
     Role.HANDLER: frozenset(_STAFF_READ | {"org.view_person"}),
-    Role.LEADER: frozenset(_STAFF_READ | {"org.view_person", "core.view_calendaroverride", "core.view_workperiod"}),
+    Role.LEADER: frozenset(
+        _STAFF_READ | {"org.view_person", "core.view_calendaroverride", "core.view_workperiod"}
+    ),
     Role.SYSTEM_ADMIN: frozenset(
         _STAFF_READ | _REGISTRY_ADMIN | {"org.view_person", "org.view_rolegrant", "grid.view_gridlattice"}
     ),
@@ -88,6 +102,7 @@ def can(user, action: str, model: type[models.Model]) -> bool:
 
 
 # --- jurisdiction -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -42,8 +42,31 @@ STREET_ROLES = [
     ("leader", Role.LEADER, "领导"),
 ]
 
-SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
+SURNAMES = (
+    "王李张刘陈杨黄赵周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+]
 
 
 @dataclass
@@ -67,10 +90,25 @@ def _demo_password_hash() -> str:
     return _HASH[0]
 
 
-def _person(username: str, full_name: str, roles, *, department=None, regions=(), departments=(),
-            citywide=False, is_staff=False) -> Person:
-    person = Person(username=username, full_name=full_name, department=department, citywide=citywide,
-                    is_staff=is_staff, password=_demo_password_hash())
+def _person(
+    username: str,
+    full_name: str,
+    roles,
+    *,
+    department=None,
+    regions=(),
+    departments=(),
+    citywide=False,
+    is_staff=False,
+) -> Person:
+    person = Person(
+        username=username,
+        full_name=full_name,
+        department=department,
+        citywide=citywide,
+        is_staff=is_staff,
+        password=_demo_password_hash(),
+    )
     person.save()
     person.roles.set(RoleGrant.objects.filter(role__in=roles))
     if regions:
@@ -82,16 +120,26 @@ def _person(username: str, full_name: str, roles, *, department=None, regions=()
 
 def logins() -> list[tuple[str, str, str]]:
     rows = []
-    for p in Person.objects.filter(username__regex=r"^[a-z]").exclude(username__startswith="gw").prefetch_related(
-            "roles", "regions", "departments").order_by("username"):
-        scope = "全市" if p.citywide else "、".join([r.name for r in p.regions.all()] + [d.name for d in p.departments.all()])
+    for p in (
+        Person.objects.filter(username__regex=r"^[a-z]")
+        .exclude(username__startswith="gw")
+        .prefetch_related("roles", "regions", "departments")
+        .order_by("username")
+    ):
+        scope = (
+            "全市"
+            if p.citywide
+            else "、".join([r.name for r in p.regions.all()] + [d.name for d in p.departments.all()])
+        )
         rows.append((p.username, f"{p.full_name}（{'、'.join(str(r) for r in p.roles.all())}）", scope))
     return rows
 
 
 def build_demo(*, seed: int = 7, stdout=None) -> DemoResult:
     if Region.objects.filter(code=DISTRICT_CODE).exists():
-        return DemoResult(built=False, logins=logins(), summary=["演示城市已存在，未重复创建 · demo city already built"])
+        return DemoResult(
+            built=False, logins=logins(), summary=["演示城市已存在，未重复创建 · demo city already built"]
+        )
     say = (lambda m: stdout.write(m)) if stdout else (lambda m: None)
     result = DemoResult(built=True)
     city = synthesize(seed=seed)
@@ -107,19 +155,37 @@ def build_demo(*, seed: int = 7, stdout=None) -> DemoResult:
 
         district = Region.objects.get(code=DISTRICT_CODE)
         streets = list(Region.objects.filter(level=RegionLevel.STREET).order_by("code"))
-        centre = Department.objects.create(code="QY-JDZX", name="清源区数字化城市管理监督指挥中心",
-                                           kind=DepartmentKind.COMMAND_CENTRE, region=district)
-        bureau = Department.objects.create(code="QY-CGJ", name="清源区城市管理和综合执法局",
-                                           kind=DepartmentKind.CHENGGUAN_BUREAU, region=district)
-        lines = {key: Department.objects.create(code=f"QY-{key.upper()}", name=name, kind=kind, region=district)
-                 for key, name, kind in LINE_DEPARTMENTS}
+        centre = Department.objects.create(
+            code="QY-JDZX",
+            name="清源区数字化城市管理监督指挥中心",
+            kind=DepartmentKind.COMMAND_CENTRE,
+            region=district,
+        )
+        bureau = Department.objects.create(
+            code="QY-CGJ",
+            name="清源区城市管理和综合执法局",
+            kind=DepartmentKind.CHENGGUAN_BUREAU,
+            region=district,
+        )
+        lines = {
+            key: Department.objects.create(code=f"QY-{key.upper()}", name=name, kind=kind, region=district)
+            for key, name, kind in LINE_DEPARTMENTS
+        }
         squads, offices = {}, {}
         for n, street in enumerate(streets, start=1):
             squads[street.pk] = Department.objects.create(
-                code=f"QY-ZD{n:02d}", name=f"{street.name}城管中队", kind=DepartmentKind.CHENGGUAN_SQUAD,
-                parent=bureau, region=street)
+                code=f"QY-ZD{n:02d}",
+                name=f"{street.name}城管中队",
+                kind=DepartmentKind.CHENGGUAN_SQUAD,
+                parent=bureau,
+                region=street,
+            )
             offices[street.pk] = Department.objects.create(
-                code=f"QY-JD{n:02d}", name=f"{street.name}办事处", kind=DepartmentKind.STREET_OFFICE, region=street)
+                code=f"QY-JD{n:02d}",
+                name=f"{street.name}办事处",
+                kind=DepartmentKind.STREET_OFFICE,
+                region=street,
+            )
 
         say("创建人员 · creating people")
         k = 0
@@ -127,37 +193,70 @@ def build_demo(*, seed: int = 7, stdout=None) -> DemoResult:
             for prefix, role, _label in STREET_ROLES:
                 k += 1
                 if role == Role.HANDLER:
-                    _person(f"{prefix}{n}", _name(k), [role], department=squads[street.pk],
-                            departments=[squads[street.pk]], regions=[street])
+                    _person(
+                        f"{prefix}{n}",
+                        _name(k),
+                        [role],
+                        department=squads[street.pk],
+                        departments=[squads[street.pk]],
+                        regions=[street],
+                    )
                 else:
                     _person(f"{prefix}{n}", _name(k), [role], department=centre, regions=[street])
         for key, dept in lines.items():
             k += 1
             _person(f"handler-{key}", _name(k), [Role.HANDLER], department=dept, departments=[dept])
         _person("leader", "区领导" + _name(k + 1), [Role.LEADER], department=bureau, citywide=True)
-        _person("sysadmin", "系统管理员" + _name(k + 2), [Role.SYSTEM_ADMIN], department=centre, citywide=True,
-                is_staff=True)
-        _person("secadmin", "安全管理员" + _name(k + 3), [Role.SECURITY_ADMIN], department=centre, citywide=True,
-                is_staff=True)
-        _person("auditor", "审计员" + _name(k + 4), [Role.AUDITOR], department=centre, citywide=True, is_staff=True)
+        _person(
+            "sysadmin",
+            "系统管理员" + _name(k + 2),
+            [Role.SYSTEM_ADMIN],
+            department=centre,
+            citywide=True,
+            is_staff=True,
+        )
+        _person(
+            "secadmin",
+            "安全管理员" + _name(k + 3),
+            [Role.SECURITY_ADMIN],
+            department=centre,
+            citywide=True,
+            is_staff=True,
+        )
+        _person(
+            "auditor",
+            "审计员" + _name(k + 4),
+            [Role.AUDITOR],
+            department=centre,
+            citywide=True,
+            is_staff=True,
+        )
 
         # Grid responsibility: one 网格员 per community, and the street's inspector for every grid.
         duties = []
         for n, community in enumerate(Region.objects.filter(level=RegionLevel.COMMUNITY).order_by("code"), 1):
-            worker = _person(f"gw{community.code}", _name(k + 10 + n), [Role.INSPECTOR], regions=[community],
-                             department=offices[community.parent_id])
+            worker = _person(
+                f"gw{community.code}",
+                _name(k + 10 + n),
+                [Role.INSPECTOR],
+                regions=[community],
+                department=offices[community.parent_id],
+            )
             for grid_id in UnitGrid.objects.filter(community=community).values_list("id", flat=True):
                 duties.append(GridResponsibility(grid_id=grid_id, person=worker, duty=GridDuty.GRID_WORKER))
         for n, street in enumerate(streets, start=1):
             inspector = Person.objects.get(username=f"inspector{n}")
-            duties += [GridResponsibility(grid_id=g, person=inspector, duty=GridDuty.INSPECTOR)
-                       for g in UnitGrid.objects.filter(street=street).values_list("id", flat=True)]
+            duties += [
+                GridResponsibility(grid_id=g, person=inspector, duty=GridDuty.INSPECTOR)
+                for g in UnitGrid.objects.filter(street=street).values_list("id", flat=True)
+            ]
         GridResponsibility.objects.bulk_create(duties, batch_size=1000)
 
         say("载入部件事件分类 · loading the catalogue")
         call_command("catalog", "load", "--activate", stdout=stdout)
     result.summary.append(
         f"区 1，街道 {len(streets)}，社区 {Region.objects.filter(level=RegionLevel.COMMUNITY).count()}，"
-        f"单元网格 {UnitGrid.objects.count()}，部门 {Department.objects.count()}，人员 {Person.objects.count()}")
+        f"单元网格 {UnitGrid.objects.count()}，部门 {Department.objects.count()}，人员 {Person.objects.count()}"
+    )
     result.logins = logins()
     return result

@@ -27,10 +27,17 @@ class Area:
 def _feature_collection(areas: list[Area]) -> dict:
     from chengguan.grid.geometry import to_geojson
 
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": a.code, "name": a.name}, "geometry": to_geojson(a.geometry)}
-        for a in areas
-    ]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": a.code, "name": a.name},
+                "geometry": to_geojson(a.geometry),
+            }
+            for a in areas
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -40,14 +47,22 @@ class SyntheticCity:
     communities: list[Area]
 
     def geojson(self, level: str) -> dict:
-        return _feature_collection({"district": [self.district], "street": self.streets,
-                                    "community": self.communities}[level])
+        return _feature_collection(
+            {"district": [self.district], "street": self.streets, "community": self.communities}[level]
+        )
 
 
-def synthesize(*, seed: int = 7, centre: tuple[float, float] = (112.985, 28.195), radius_m: float = 3000.0,
-               district_code: str = "430199", district_name: str = "清源区",
-               street_names: list[str] | None = None, communities_per_street: int = 5,
-               fine_cells: int = 700) -> SyntheticCity:
+def synthesize(
+    *,
+    seed: int = 7,
+    centre: tuple[float, float] = (112.985, 28.195),
+    radius_m: float = 3000.0,
+    district_code: str = "430199",
+    district_name: str = "清源区",
+    street_names: list[str] | None = None,
+    communities_per_street: int = 5,
+    fine_cells: int = 700,
+) -> SyntheticCity:
     rng = np.random.default_rng(seed)
     street_names = street_names or ["东风街道", "人民路街道", "新华街道", "解放街道", "城南街道", "高新园区"]
     lon0, lat0 = centre
@@ -72,19 +87,26 @@ def synthesize(*, seed: int = 7, centre: tuple[float, float] = (112.985, 28.195)
 
     def assign(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         # Anisotropy-corrected nearest seed (degrees of longitude are shorter than of latitude).
-        d = ((points[:, None, 0] - seeds[None, :, 0]) / dx) ** 2 + ((points[:, None, 1] - seeds[None, :, 1]) / dy) ** 2
+        d = ((points[:, None, 0] - seeds[None, :, 0]) / dx) ** 2 + (
+            (points[:, None, 1] - seeds[None, :, 1]) / dy
+        ) ** 2
         return np.argmin(d, axis=1)
 
     def spread_seeds(points: np.ndarray, k: int) -> np.ndarray:
         # Farthest-point sampling, then a few Lloyd steps: well spread, still irregular.
         chosen = [points[rng.integers(len(points))]]
         for _ in range(k - 1):
-            d = np.min([((points[:, 0] - c[0]) / dx) ** 2 + ((points[:, 1] - c[1]) / dy) ** 2 for c in chosen], axis=0)
+            d = np.min(
+                [((points[:, 0] - c[0]) / dx) ** 2 + ((points[:, 1] - c[1]) / dy) ** 2 for c in chosen],
+                axis=0,
+            )
             chosen.append(points[int(np.argmax(d))])
         seeds = np.array(chosen)
         for _ in range(4):
             lab = assign(points, seeds)
-            seeds = np.array([points[lab == i].mean(axis=0) if np.any(lab == i) else seeds[i] for i in range(k)])
+            seeds = np.array(
+                [points[lab == i].mean(axis=0) if np.any(lab == i) else seeds[i] for i in range(k)]
+            )
         return seeds
 
     street_of = assign(centroids, spread_seeds(centroids, len(street_names)))
@@ -108,7 +130,45 @@ def _union(polys) -> shapely.Geometry:
     return geom if geom.is_valid else shapely.make_valid(geom)
 
 
-_COMMUNITY_NAMES = [f"{a}{b}社区" for a in ["东湖", "西园", "南苑", "北辰", "春晖", "秋实", "翠竹", "枫林", "桂花", "荷塘",
-                                           "锦绣", "龙泉", "明德", "清水", "瑞丰", "书香", "松柏", "桃源", "文昌", "仙峰",
-                                           "新河", "杏林", "阳光", "怡园", "云栖", "长岭", "紫荆", "芙蓉", "金盆", "银杏",
-                                           "丽江", "梅溪", "望月", "湘雅", "德政", "和平"] for b in [""]]
+_COMMUNITY_NAMES = [
+    f"{a}{b}社区"
+    for a in [
+        "东湖",
+        "西园",
+        "南苑",
+        "北辰",
+        "春晖",
+        "秋实",
+        "翠竹",
+        "枫林",
+        "桂花",
+        "荷塘",
+        "锦绣",
+        "龙泉",
+        "明德",
+        "清水",
+        "瑞丰",
+        "书香",
+        "松柏",
+        "桃源",
+        "文昌",
+        "仙峰",
+        "新河",
+        "杏林",
+        "阳光",
+        "怡园",
+        "云栖",
+        "长岭",
+        "紫荆",
+        "芙蓉",
+        "金盆",
+        "银杏",
+        "丽江",
+        "梅溪",
+        "望月",
+        "湘雅",
+        "德政",
+        "和平",
+    ]
+    for b in [""]
+]

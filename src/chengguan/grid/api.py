@@ -27,12 +27,13 @@ def locate(request, q: Query[LocateQuery]):
 
 
 @router.get("/grids", response=list[UnitGridOut])
-def list_grids(request, community_id: int | None = None, street_id: int | None = None, limit: int = 500,
-               offset: int = 0):
+def list_grids(
+    request, community_id: int | None = None, street_id: int | None = None, limit: int = 500, offset: int = 0
+):
     if not 1 <= limit <= 5000 or offset < 0:
         raise HttpError(400, _("limit 应在 1–5000 之间，offset 不能为负"))
     qs = selectors.grid_list(request.user, community_id=community_id, street_id=street_id)
-    return qs[offset: offset + limit]
+    return qs[offset : offset + limit]
 
 
 @router.get("/grids/{grid_id}", response=UnitGridDetailOut)

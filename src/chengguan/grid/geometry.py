@@ -42,7 +42,9 @@ def read_polygon(data) -> tuple[BaseGeometry, str | None]:
     if not isinstance(data, dict) or "type" not in data:
         raise GeometryError("缺少几何图形 · missing geometry")
     if data["type"] not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(f"几何类型应为 Polygon 或 MultiPolygon，实际为 {data['type']} · geometry must be polygonal")
+        raise GeometryError(
+            f"几何类型应为 Polygon 或 MultiPolygon，实际为 {data['type']} · geometry must be polygonal"
+        )
     try:
         geom = shape(data)
     except Exception as exc:  # shapely raises several types for malformed coordinates

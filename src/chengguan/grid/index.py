@@ -133,13 +133,22 @@ def build() -> Locator:
     from .models import GridLattice, UnitGrid
 
     started = time.perf_counter()
-    grids = list(UnitGrid.objects.order_by("code").values_list(
-        "id", "code", "community_id", "street_id", "district_id", "geometry"))
-    regions = list(Region.objects.order_by("code").values_list("id", "level", "code", "name", "parent_id", "geometry"))
+    grids = list(
+        UnitGrid.objects.order_by("code").values_list(
+            "id", "code", "community_id", "street_id", "district_id", "geometry"
+        )
+    )
+    regions = list(
+        Region.objects.order_by("code").values_list("id", "level", "code", "name", "parent_id", "geometry")
+    )
     lattice = GridLattice.objects.order_by("-id").first()
     locator = Locator(grids, regions, lattice)
-    log.info("grid index built: %d grids, %d regions in %.2f s", len(grids), len(regions),
-             time.perf_counter() - started)
+    log.info(
+        "grid index built: %d grids, %d regions in %.2f s",
+        len(grids),
+        len(regions),
+        time.perf_counter() - started,
+    )
     return locator
 
 

@@ -20,7 +20,10 @@ class UnitGrid(AuditedModel):
 
     code = models.CharField(_("网格编码"), max_length=15, unique=True)
     community = models.ForeignKey(
-        Region, verbose_name=_("社区"), on_delete=models.PROTECT, related_name="grids",
+        Region,
+        verbose_name=_("社区"),
+        on_delete=models.PROTECT,
+        related_name="grids",
         limit_choices_to={"level": "community"},
     )
     street = models.ForeignKey(
@@ -33,7 +36,10 @@ class UnitGrid(AuditedModel):
     area_m2 = models.FloatField(_("面积 (m²)"))
     generated = models.BooleanField(_("自动生成"), default=False)
     responsible = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="GridResponsibility", verbose_name=_("责任人"), blank=True,
+        settings.AUTH_USER_MODEL,
+        through="GridResponsibility",
+        verbose_name=_("责任人"),
+        blank=True,
         related_name="grids",
     )
 
@@ -53,7 +59,9 @@ class UnitGrid(AuditedModel):
 
 
 class GridResponsibility(AuditedModel):
-    grid = models.ForeignKey(UnitGrid, verbose_name=_("网格"), on_delete=models.CASCADE, related_name="duties")
+    grid = models.ForeignKey(
+        UnitGrid, verbose_name=_("网格"), on_delete=models.CASCADE, related_name="duties"
+    )
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="grid_duties"
     )
@@ -91,4 +99,9 @@ class GridLattice(AuditedModel):
 
     def cell_box(self, i, j):
         """Bounds of lattice cell (i, j); the same arithmetic as the locate index's raster."""
-        return self.x0 + i * self.dx, self.y0 + j * self.dy, self.x0 + (i + 1) * self.dx, self.y0 + (j + 1) * self.dy
+        return (
+            self.x0 + i * self.dx,
+            self.y0 + j * self.dy,
+            self.x0 + (i + 1) * self.dx,
+            self.y0 + (j + 1) * self.dy,
+        )

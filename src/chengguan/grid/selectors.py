@@ -29,8 +29,13 @@ class Location:
 
     def as_dict(self) -> dict:
         return {
-            "lon": self.lon, "lat": self.lat, "inside": self.inside,
-            "grid": self.grid, "community": self.community, "street": self.street, "district": self.district,
+            "lon": self.lon,
+            "lat": self.lat,
+            "inside": self.inside,
+            "grid": self.grid,
+            "community": self.community,
+            "street": self.street,
+            "district": self.district,
             "message": None if self.inside else _("该位置不在本市范围内 · outside the city"),
         }
 
@@ -49,7 +54,9 @@ def locate(lon: float, lat: float, crs: str = geo.WGS84) -> Location:
         k = int(np.flatnonzero(locator.grid_ids == grid_id)[0])
         grid = {"id": grid_id, "code": locator.grid_codes[k]}
     return Location(
-        lon=x, lat=y, grid=grid,
+        lon=x,
+        lat=y,
+        grid=grid,
         community=locator.place(ids["community"][0]),
         street=locator.place(ids["street"][0]),
         district=locator.place(ids["district"][0]),

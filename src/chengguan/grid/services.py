@@ -20,8 +20,11 @@ from chengguan.org.models import Region
 from .geometry import GeometryError, read_polygon, to_geojson
 from .models import GridLattice, UnitGrid
 
-DEFAULT_KIND = {RegionLevel.DISTRICT: RegionKind.DISTRICT, RegionLevel.STREET: RegionKind.STREET,
-                RegionLevel.COMMUNITY: RegionKind.COMMUNITY}
+DEFAULT_KIND = {
+    RegionLevel.DISTRICT: RegionKind.DISTRICT,
+    RegionLevel.STREET: RegionKind.STREET,
+    RegionLevel.COMMUNITY: RegionKind.COMMUNITY,
+}
 
 
 class GridError(Exception):
@@ -42,9 +45,14 @@ class ImportReport:
     gaps: list[tuple[str, float]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [_("导入%(level)s：新增 %(c)d，更新 %(u)d") % {"level": self.level, "c": self.created, "u": self.updated}]
+        out = [
+            _("导入%(level)s：新增 %(c)d，更新 %(u)d")
+            % {"level": self.level, "c": self.created, "u": self.updated}
+        ]
         out += [_("修复：%s") % r for r in self.repaired]
-        out += [_("重叠：%(a)s 与 %(b)s 重叠 %(m).1f m²") % {"a": a, "b": b, "m": m} for a, b, m in self.overlaps]
+        out += [
+            _("重叠：%(a)s 与 %(b)s 重叠 %(m).1f m²") % {"a": a, "b": b, "m": m} for a, b, m in self.overlaps
+        ]
         out += [_("空隙：%(p)s 内未被覆盖 %(m).1f m²") % {"p": p, "m": m} for p, m in self.gaps]
         return out
 
@@ -59,8 +67,10 @@ def _load_features(source) -> list[dict]:
         except UnicodeDecodeError:
             raise GridError(_("文件不是 UTF-8 编码的 GeoJSON：%s") % path) from None
         except json.JSONDecodeError as exc:
-            raise GridError(_("GeoJSON 格式错误（第 %(l)d 行第 %(c)d 列）：%(m)s") % {
-                "l": exc.lineno, "c": exc.colno, "m": exc.msg}) from None
+            raise GridError(
+                _("GeoJSON 格式错误（第 %(l)d 行第 %(c)d 列）：%(m)s")
+                % {"l": exc.lineno, "c": exc.colno, "m": exc.msg}
+            ) from None
     else:
         data = source
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
@@ -71,8 +81,9 @@ def _load_features(source) -> list[dict]:
     return features
 
 
-def region_import(source, level: str, *, code_field: str = "code", name_field: str = "name",
-                  kind: str | None = None) -> ImportReport:
+def region_import(
+    source, level: str, *, code_field: str = "code", name_field: str = "name", kind: str | None = None
+) -> ImportReport:
     """Import district, street or community boundaries from a GeoJSON FeatureCollection.
 
     All features are checked first and every problem is reported; then everything is written in
@@ -134,16 +145,24 @@ def region_import(source, level: str, *, code_field: str = "code", name_field: s
                     if s > share:
                         share, spatial = s, candidates[i]
             if prefixed is not None:
-                inside = (shapely.intersection(geom, shape(prefixed.geometry)).area / geom.area
-                          if prefixed.geometry else 1.0)
+                inside = (
+                    shapely.intersection(geom, shape(prefixed.geometry)).area / geom.area
+                    if prefixed.geometry
+                    else 1.0
+                )
                 if inside < 0.5:
-                    errors.append(_("要素 %(c)s：编码属于 %(p)s，但边界大部分在其范围之外") % {"c": code, "p": prefixed})
+                    errors.append(
+                        _("要素 %(c)s：编码属于 %(p)s，但边界大部分在其范围之外") % {"c": code, "p": prefixed}
+                    )
                     continue
                 parents[code] = prefixed
             elif spatial is not None and share >= 0.5:
                 parents[code] = spatial
             else:
-                errors.append(_("要素 %(c)s：找不到上级区域（编码前缀不匹配，空间上也不在任何上级区域内）") % {"c": code})
+                errors.append(
+                    _("要素 %(c)s：找不到上级区域（编码前缀不匹配，空间上也不在任何上级区域内）")
+                    % {"c": code}
+                )
         if errors:
             raise GridError(errors)
 
@@ -151,15 +170,22 @@ def region_import(source, level: str, *, code_field: str = "code", name_field: s
     with transaction.atomic():
         for code, name, geom in rows:
             area = float(geo.area_m2(geom, centre))
-            defaults = {"name": name, "level": level, "geometry": to_geojson(geom), "area_m2": area,
-                        "parent": parents.get(code)}
+            defaults = {
+                "name": name,
+                "level": level,
+                "geometry": to_geojson(geom),
+                "area_m2": area,
+                "parent": parents.get(code),
+            }
             region = Region.objects.filter(code=code).first()
             if region is None:
                 Region.objects.create(code=code, kind=kind or DEFAULT_KIND[level], **defaults)
                 report.created += 1
             else:
                 if region.level != level:
-                    raise GridError(_("编码 %(c)s 已被%(l)s使用") % {"c": code, "l": region.get_level_display()})
+                    raise GridError(
+                        _("编码 %(c)s 已被%(l)s使用") % {"c": code, "l": region.get_level_display()}
+                    )
                 for k, v in defaults.items():
                     setattr(region, k, v)
                 if kind:
@@ -219,6 +245,7 @@ def topology_report(level: str, tolerance_m2: float | None = None):
 
 # --- generation ---------------------------------------------------------------------------------
 
+
 @dataclass
 class GenerateReport:
     communities: int = 0
@@ -227,8 +254,10 @@ class GenerateReport:
     skipped: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [_("生成单元网格：%(c)d 个社区，%(g)d 个网格，合并碎片 %(s)d 个") % {
-            "c": self.communities, "g": self.grids, "s": self.merged_slivers}]
+        out = [
+            _("生成单元网格：%(c)d 个社区，%(g)d 个网格，合并碎片 %(s)d 个")
+            % {"c": self.communities, "g": self.grids, "s": self.merged_slivers}
+        ]
         return out + self.skipped
 
 
@@ -301,8 +330,13 @@ def _merge_slivers(pieces, areas, sliver_m2: float):
     return kept, merged
 
 
-def grids_generate(*, cell_m: float | None = None, community_code: str | None = None,
-                   sliver_m2: float | None = None, replace: bool = False) -> GenerateReport:
+def grids_generate(
+    *,
+    cell_m: float | None = None,
+    community_code: str | None = None,
+    sliver_m2: float | None = None,
+    replace: bool = False,
+) -> GenerateReport:
     """Cut unit grids (万米单元网格) over communities, clipped to each boundary.
 
     Codes are community code + sequence, numbered west → east within rows taken north → south.
@@ -316,7 +350,9 @@ def grids_generate(*, cell_m: float | None = None, community_code: str | None = 
     if code_len not in (14, 15):
         raise GridError(_("GRID_CODE_LENGTH 只能是 14 或 15"))
     seq_digits = code_len - 12
-    communities = Region.objects.filter(level=RegionLevel.COMMUNITY).exclude(geometry=None).select_related("parent")
+    communities = (
+        Region.objects.filter(level=RegionLevel.COMMUNITY).exclude(geometry=None).select_related("parent")
+    )
     if community_code:
         communities = communities.filter(code=community_code)
         if not communities.exists():
@@ -341,14 +377,21 @@ def grids_generate(*, cell_m: float | None = None, community_code: str | None = 
             kept, merged = _merge_slivers(pieces, areas, sliver_m2)
             # North → south rows, west → east within a row.
             kept.sort(key=lambda p: (-p[2], p[1], p[0].representative_point().x))
-            if len(kept) >= 10 ** seq_digits:
-                raise GridError(_("社区 %(c)s 需要 %(n)d 个网格，超过 %(d)d 位序号的容量：请加大网格边长或使用 15 位编码") % {
-                    "c": community, "n": len(kept), "d": seq_digits})
+            if len(kept) >= 10**seq_digits:
+                raise GridError(
+                    _("社区 %(c)s 需要 %(n)d 个网格，超过 %(d)d 位序号的容量：请加大网格边长或使用 15 位编码")
+                    % {"c": community, "n": len(kept), "d": seq_digits}
+                )
             street = community.parent
             grids = [
                 UnitGrid(
-                    code=f"{community.code}{seq:0{seq_digits}d}", community=community, street_id=street.pk,
-                    district_id=street.parent_id, geometry=to_geojson(geom), area_m2=float(area), generated=True,
+                    code=f"{community.code}{seq:0{seq_digits}d}",
+                    community=community,
+                    street_id=street.pk,
+                    district_id=street.parent_id,
+                    geometry=to_geojson(geom),
+                    area_m2=float(area),
+                    generated=True,
                 )
                 for seq, (geom, _i, _j, area) in enumerate(kept, start=1)
             ]
@@ -356,8 +399,11 @@ def grids_generate(*, cell_m: float | None = None, community_code: str | None = 
             report.communities += 1
             report.grids += len(grids)
             report.merged_slivers += merged
-        audit.record_bulk(UnitGrid, f"generate {report.grids} grids in {report.communities} communities", {
-            "cell_m": cell_m, "community": community_code, "replace": replace, "grids": report.grids})
+        audit.record_bulk(
+            UnitGrid,
+            f"generate {report.grids} grids in {report.communities} communities",
+            {"cell_m": cell_m, "community": community_code, "replace": replace, "grids": report.grids},
+        )
     from . import index
 
     index.invalidate()
@@ -369,17 +415,38 @@ def grids_export(level: str) -> dict:
     if level == "grid":
         rows = UnitGrid.objects.select_related("community", "street", "district").order_by("code")
         features = [
-            {"type": "Feature", "geometry": g.geometry, "properties": {
-                "code": g.code, "community": g.community.code, "street": g.street.code,
-                "district": g.district.code, "area_m2": round(g.area_m2, 2)}}
+            {
+                "type": "Feature",
+                "geometry": g.geometry,
+                "properties": {
+                    "code": g.code,
+                    "community": g.community.code,
+                    "street": g.street.code,
+                    "district": g.district.code,
+                    "area_m2": round(g.area_m2, 2),
+                },
+            }
             for g in rows
         ]
     elif level in RegionLevel.values:
-        rows = Region.objects.filter(level=level).exclude(geometry=None).select_related("parent").order_by("code")
+        rows = (
+            Region.objects.filter(level=level)
+            .exclude(geometry=None)
+            .select_related("parent")
+            .order_by("code")
+        )
         features = [
-            {"type": "Feature", "geometry": r.geometry, "properties": {
-                "code": r.code, "name": r.name, "kind": r.kind, "parent": r.parent.code if r.parent_id else None,
-                "area_m2": round(r.area_m2 or 0, 2)}}
+            {
+                "type": "Feature",
+                "geometry": r.geometry,
+                "properties": {
+                    "code": r.code,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "parent": r.parent.code if r.parent_id else None,
+                    "area_m2": round(r.area_m2 or 0, 2),
+                },
+            }
             for r in rows
         ]
     else:

@@ -1,20 +1,24 @@
 """A fast point-in-polygon index for many polygons, exact against shapely's containment.
 
-The plane (WGS-84 degrees) is cut into a raster. Each raster cell is classified once, when the
-index is built:
+The plane (WGS-84 degrees) is cut into a raster, and each raster cell into `sub × sub` fine
+cells. Building the index rasterises the polygons' edges in numpy (no per-cell geometry calls):
 
-* covered by one polygon (and overlapped by no other): every point in it belongs to that polygon;
-* touched by no polygon: every point in it is outside;
-* mixed: the cell is split into `sub × sub` sub-cells, classified the same way; the sub-cells
-  that are still mixed keep a short list of candidate polygons, tested exactly with shapely.
+* a fine cell that no edge passes through lies wholly inside one polygon, or outside all: its
+  answer is the polygon holding its centre, found by a scanline fill;
+* a fine cell crossed by edges keeps a short list of candidates (the polygons owning those edges
+  and the one holding its centre), tested exactly with shapely when a point falls in it;
+* a raster cell whose fine cells are all pure with the same answer stores that answer directly;
+  only "mixed" raster cells keep their fine cells.
 
 Locating a batch of points is then a few numpy array operations: two floors, two gathers, and
 exact tests only for the small share of points that fall in mixed sub-cells. When the raster is
 aligned with a lattice of generated unit grids (same origin and step), every interior grid
 covers its raster cell exactly, so nearly every point is answered by one array lookup.
 
-Classification uses a polygon's interior: a polygon merely touching a cell along an edge is not
-a candidate. Where polygons overlap, the one listed first wins, as in `brute_force()`.
+An edge lying exactly on a raster line enters no cell, so lattice-aligned grids leave the cells
+on both sides pure. Coordinates within SNAP (1e-9 of a cell, well under a millimetre) of a raster
+line are taken to lie on it. Where polygons overlap, the one listed first wins, as in
+`brute_force()`.
 """
 
 from __future__ import annotations
@@ -37,45 +41,97 @@ class Raster:
     ny: int
 
 
-def _classify(polygons, tree: shapely.STRtree, boxes):
-    """Classify boxes against polygons.
+SNAP = 1e-9  # coordinates this close to a raster line (in cell units) are taken to lie on it
 
-    Returns (result, cand_start, cand_len, cand): result[b] is the one polygon covering box b
-    (>= 0), OUTSIDE, or -2 when mixed; for a mixed box, its candidate polygons (ascending) are
-    cand[cand_start[b]: cand_start[b] + cand_len[b]].
+
+def _segments(polygons):
+    """Every ring segment of every polygon: (x0, y0, x1, y1, owner polygon index)."""
+    parts, part_owner = shapely.get_parts(polygons, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    same = coord_ring[:-1] == coord_ring[1:]
+    a, b = coords[:-1][same], coords[1:][same]
+    owner = part_owner[ring_part[coord_ring[:-1][same]]]
+    return a[:, 0], a[:, 1], b[:, 0], b[:, 1], owner.astype(np.int64)
+
+
+def _snap(u):
+    r = np.round(u)
+    return np.where(np.abs(u - r) < SNAP, r, u)
+
+
+def _edge_cells(u0, v0, u1, v1, owner, nx, ny):
+    """(cell, owner) for every raster cell whose interior a segment passes through.
+
+    Each segment is cut where it crosses raster lines; the midpoint of each piece lies inside
+    one cell. A piece lying exactly on a raster line enters no cell (a lattice-aligned edge
+    leaves the cells on both sides pure).
     """
-    n = len(boxes)
-    result = np.full(n, OUTSIDE, dtype=np.int64)
-    empty = np.zeros(0, dtype=np.int64)
-    if n == 0:
-        return result, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), empty
-    box_idx, poly_idx = tree.query(boxes, predicate="intersects")
-    if len(box_idx):
-        # Keep polygons whose interior meets the box interior (drop those only touching it).
-        touching = shapely.touches(polygons[poly_idx], boxes[box_idx])
-        box_idx, poly_idx = box_idx[~touching], poly_idx[~touching]
-    order = np.lexsort((poly_idx, box_idx))
-    box_idx, poly_idx = box_idx[order], poly_idx[order]
-    counts = np.bincount(box_idx, minlength=n).astype(np.int64)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    single = np.flatnonzero(counts == 1)
-    result[counts > 1] = -2
-    if len(single):
-        p = poly_idx[starts[single]]
-        covered = shapely.covers(polygons[p], boxes[single])
-        result[single[covered]] = p[covered]
-        result[single[~covered]] = -2
-    return result, starts, counts, poly_idx
+    umin, umax = np.minimum(u0, u1), np.maximum(u0, u1)
+    vmin, vmax = np.minimum(v0, v1), np.maximum(v0, v1)
+    cu = np.maximum(np.ceil(umax) - np.floor(umin) - 1, 0).astype(np.int64)
+    cv = np.maximum(np.ceil(vmax) - np.floor(vmin) - 1, 0).astype(np.int64)
+    n = len(u0)
+    seg = np.arange(n, dtype=np.int64)
+    # Crossing parameters t of the vertical lines (u = k) and horizontal lines (v = k).
+    su = np.repeat(seg, cu)
+    ku = np.floor(umin)[su] + 1 + (np.arange(len(su)) - np.repeat(np.cumsum(cu) - cu, cu))
+    du = (u1 - u0)[su]
+    tu = (ku - u0[su]) / np.where(du == 0, 1, du)
+    sv = np.repeat(seg, cv)
+    kv = np.floor(vmin)[sv] + 1 + (np.arange(len(sv)) - np.repeat(np.cumsum(cv) - cv, cv))
+    dv = (v1 - v0)[sv]
+    tv = (kv - v0[sv]) / np.where(dv == 0, 1, dv)
+    segs = np.concatenate((seg, seg, su, sv))
+    ts = np.concatenate((np.zeros(n), np.ones(n), tu, tv))
+    order = np.lexsort((ts, segs))
+    segs, ts = segs[order], ts[order]
+    keep = (segs[:-1] == segs[1:]) & (ts[1:] > ts[:-1])
+    s, tm = segs[:-1][keep], (ts[:-1][keep] + ts[1:][keep]) / 2
+    um = u0[s] + tm * (u1 - u0)[s]
+    vm = v0[s] + tm * (v1 - v0)[s]
+    on_line = ((u0[s] == u1[s]) & (um == np.round(um))) | ((v0[s] == v1[s]) & (vm == np.round(vm)))
+    s, um, vm = s[~on_line], um[~on_line], vm[~on_line]
+    ci = np.clip(np.floor(um).astype(np.int64), 0, nx - 1)
+    cj = np.clip(np.floor(vm).astype(np.int64), 0, ny - 1)
+    return cj * nx + ci, owner[s]
 
 
-def _boxes(x0, y0, dx, dy, ix, iy):
-    return shapely.box(x0 + ix * dx, y0 + iy * dy, x0 + (ix + 1) * dx, y0 + (iy + 1) * dy)
+def _fill(u0, v0, u1, v1, owner, nx, ny, n_polygons):
+    """Scanline fill at cell centres: the lowest-index polygon containing each cell's centre
+    (even-odd rule over all rings of a polygon, so holes and multi-part polygons work), or
+    OUTSIDE; and how many polygons contain it (more than one only where polygons overlap)."""
+    label = np.full(nx * ny, n_polygons, dtype=np.int64)
+    depth = np.zeros(nx * ny, dtype=np.int32)
+    sloped = v0 != v1
+    u0, v0, u1, v1, owner = u0[sloped], v0[sloped], u1[sloped], v1[sloped], owner[sloped]
+    vmin, vmax = np.minimum(v0, v1), np.maximum(v0, v1)
+    # Rows whose centre line v = j + 0.5 lies in [vmin, vmax): half-open, so a vertex counts once.
+    j0 = np.ceil(vmin - 0.5).astype(np.int64)
+    count = np.maximum(np.ceil(vmax - 0.5).astype(np.int64) - j0, 0)
+    seg = np.repeat(np.arange(len(u0)), count)
+    rows = j0[seg] + (np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count))
+    uc = u0[seg] + (rows + 0.5 - v0[seg]) * (u1 - u0)[seg] / (v1 - v0)[seg]
+    poly = owner[seg]
+    order = np.lexsort((uc, rows, poly))
+    rows, uc, poly = rows[order], uc[order], poly[order]
+    ua, ub, row, pol = uc[0::2], uc[1::2], rows[0::2], poly[0::2]
+    # Cells whose centre i + 0.5 lies in [ua, ub).
+    i0 = np.clip(np.ceil(ua - 0.5).astype(np.int64), 0, nx)
+    i1 = np.clip(np.ceil(ub - 0.5).astype(np.int64), 0, nx)
+    width = np.maximum(i1 - i0, 0)
+    run = np.repeat(np.arange(len(i0)), width)
+    cols = i0[run] + (np.arange(len(run)) - np.repeat(np.cumsum(width) - width, width))
+    inside_rows = (row[run] >= 0) & (row[run] < ny)
+    cells = row[run][inside_rows] * nx + cols[inside_rows]
+    np.minimum.at(label, cells, pol[run][inside_rows])
+    np.add.at(depth, cells, 1)
+    label[label == n_polygons] = OUTSIDE
+    return label, depth
 
 
 class PolygonIndex:
     """Locate points among `polygons` (a sequence of shapely polygons in one plane)."""
-
-    CHUNK = 100_000  # sub-cell boxes classified per batch (bounds memory while building)
 
     def __init__(self, polygons, raster: Raster | None = None, sub: int = 8, cells_per_polygon: float = 4.0):
         self.polygons = np.asarray(polygons, dtype=object)
@@ -87,46 +143,61 @@ class PolygonIndex:
             self.cand_start = self.cand_len = self.cand = np.zeros(0, dtype=np.int32)
             return
         shapely.prepare(self.polygons)
-        self.raster = raster or self._default_raster(cells_per_polygon)
-        r = self.raster
-        tree = shapely.STRtree(self.polygons)
+        self.raster = r = raster or self._default_raster(cells_per_polygon)
 
-        iy, ix = np.divmod(np.arange(r.nx * r.ny, dtype=np.int64), r.nx)
-        level1, _, _, _ = _classify(self.polygons, tree, _boxes(r.x0, r.y0, r.dx, r.dy, ix, iy))
-        mixed = np.flatnonzero(level1 == -2)
-        level1 = level1.astype(np.int32)
-        level1[mixed] = -2 - np.arange(len(mixed), dtype=np.int32)
+        # The fine raster: every level-1 cell cut into sub × sub cells.
+        fnx, fny = r.nx * sub, r.ny * sub
+        x0, y0, x1, y1, owner = _segments(self.polygons)
+        u0, u1 = _snap((x0 - r.x0) / r.dx * sub), _snap((x1 - r.x0) / r.dx * sub)
+        v0, v1 = _snap((y0 - r.y0) / r.dy * sub), _snap((y1 - r.y0) / r.dy * sub)
+        edge_cell, edge_owner = _edge_cells(u0, v0, u1, v1, owner, fnx, fny)
+        label, depth = _fill(u0, v0, u1, v1, owner, fnx, fny, len(self.polygons))
+        mixed = np.zeros(fnx * fny, dtype=bool)
+        mixed[edge_cell] = True
 
-        # Level 2: each mixed cell split into sub × sub sub-cells, in batches.
-        sdx, sdy = r.dx / sub, r.dy / sub
-        per_cell = sub * sub
-        sj, si = np.divmod(np.arange(per_cell, dtype=np.int64), sub)
-        level2 = np.full(len(mixed) * per_cell, OUTSIDE, dtype=np.int32)
-        starts_out, lens_out, cands_out = [], [], []
-        n_lists = 0
-        cells_per_chunk = max(1, self.CHUNK // per_cell)
-        for c0 in range(0, len(mixed), cells_per_chunk):
-            cells = mixed[c0: c0 + cells_per_chunk]
-            gx = (ix[cells][:, None] * sub + si[None, :]).ravel()
-            gy = (iy[cells][:, None] * sub + sj[None, :]).ravel()
-            res, st, ln, cd = _classify(self.polygons, tree, _boxes(r.x0, r.y0, sdx, sdy, gx, gy))
-            mixed_boxes = np.flatnonzero(res == -2)
-            res = res.astype(np.int32)
-            res[mixed_boxes] = -2 - (n_lists + np.arange(len(mixed_boxes), dtype=np.int32))
-            n_lists += len(mixed_boxes)
-            level2[c0 * per_cell: c0 * per_cell + len(res)] = res
-            lens = ln[mixed_boxes]
-            starts_out.append(lens)
-            # Gather each mixed box's candidate run into one flat array.
-            take = np.repeat(st[mixed_boxes] - np.cumsum(np.concatenate(([0], lens[:-1]))), lens)
-            cands_out.append(cd[np.arange(int(lens.sum())) + take])
-            lens_out.append(lens)
+        # Level 1: a cell is pure when none of its fine cells is crossed and all share a label.
+        blocks = (r.ny, sub, r.nx, sub)
+        lab4 = label.reshape(blocks)
+        pure1 = ~mixed.reshape(blocks).any(axis=(1, 3)) & (lab4.min(axis=(1, 3)) == lab4.max(axis=(1, 3)))
+        level1 = np.where(pure1, lab4.min(axis=(1, 3)), -2).astype(np.int32).ravel()
+        mixed1 = np.flatnonzero(level1 == -2)
+        level1[mixed1] = -2 - np.arange(len(mixed1), dtype=np.int32)
+
+        # Level 2: the fine cells of each mixed level-1 cell; crossed ones get a candidate list:
+        # the owners of the segments crossing them and the polygon holding their centre.
+        cj, ci = np.divmod(mixed1, r.nx)
+        sj, si = np.divmod(np.arange(sub * sub), sub)
+        fine = ((cj[:, None] * sub + sj[None, :]) * fnx + ci[:, None] * sub + si[None, :]).ravel()
+        level2 = label[fine].astype(np.int32)
+        crossed = np.flatnonzero(mixed[fine])
+        list_of_fine = np.full(fnx * fny, -1, dtype=np.int64)
+        list_of_fine[fine[crossed]] = np.arange(len(crossed))
+        level2[crossed] = -2 - np.arange(len(crossed), dtype=np.int32)
+        centre = label[fine[crossed]]
+        pairs_list = [list_of_fine[edge_cell], np.arange(len(crossed))[centre >= 0]]
+        pairs_poly = [edge_owner, centre[centre >= 0]]
+        # Where polygons overlap at a crossed cell's centre, a polygon may cover the whole cell
+        # without an edge in it: add every polygon whose box meets the cell.
+        stacked = np.flatnonzero(depth[fine[crossed]] > 1)
+        if len(stacked):
+            fj, fi = np.divmod(fine[crossed][stacked], fnx)
+            fdx, fdy = r.dx / sub, r.dy / sub
+            boxes = shapely.box(
+                r.x0 + fi * fdx, r.y0 + fj * fdy, r.x0 + (fi + 1) * fdx, r.y0 + (fj + 1) * fdy
+            )
+            b, p = shapely.STRtree(self.polygons).query(boxes)
+            pairs_list.append(stacked[b])
+            pairs_poly.append(p)
+        pairs_list, pairs_poly = np.concatenate(pairs_list), np.concatenate(pairs_poly)
+        key = np.sort(pairs_list * len(self.polygons) + pairs_poly)
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
+        lists, polys = np.divmod(key, len(self.polygons))
+        lengths = np.bincount(lists, minlength=len(crossed)).astype(np.int32)
         self.level1 = level1.reshape(r.ny, r.nx)
-        self.level2 = level2.reshape(len(mixed), sub, sub)
-        lengths = np.concatenate(lens_out).astype(np.int32) if lens_out else np.zeros(0, dtype=np.int32)
+        self.level2 = level2.reshape(len(mixed1), sub, sub)
         self.cand_len = lengths
-        self.cand_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int32)[: len(lengths)]
-        self.cand = np.concatenate(cands_out).astype(np.int32) if cands_out else np.zeros(0, dtype=np.int32)
+        self.cand_start = (np.cumsum(lengths) - lengths).astype(np.int32)
+        self.cand = polys.astype(np.int32)
 
     def _default_raster(self, cells_per_polygon: float) -> Raster:
         minx, miny, maxx, maxy = shapely.total_bounds(self.polygons)
@@ -146,8 +217,13 @@ class PolygonIndex:
             "mixed_cells": float(np.count_nonzero(l1 <= -2)),
             "subcells": float(l2.size),
             "mixed_subcells": float(np.count_nonzero(l2 <= -2)),
-            "bytes": float(self.level1.nbytes + self.level2.nbytes + self.cand.nbytes
-                           + self.cand_start.nbytes + self.cand_len.nbytes),
+            "bytes": float(
+                self.level1.nbytes
+                + self.level2.nbytes
+                + self.cand.nbytes
+                + self.cand_start.nbytes
+                + self.cand_len.nbytes
+            ),
         }
 
     def locate(self, x, y) -> np.ndarray:
@@ -182,7 +258,9 @@ class PolygonIndex:
             still = np.flatnonzero(v2 <= -2)
             if len(still):
                 pts = m[still]
-                v[pts] = self._exact(-2 - v2[still], x if idx is None else x[idx], y if idx is None else y[idx], pts)
+                v[pts] = self._exact(
+                    -2 - v2[still], x if idx is None else x[idx], y if idx is None else y[idx], pts
+                )
         if idx is None:
             result[:] = v
         else:

@@ -49,7 +49,13 @@ class PersonAdmin(ChokepointAdmin, UserAdmin):
         (_("状态"), {"fields": ("is_active", "is_staff", "last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "full_name", "department", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "full_name", "department", "password1", "password2"),
+            },
+        ),
     )
     readonly_fields = ("last_login", "date_joined")
 

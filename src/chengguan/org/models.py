@@ -24,7 +24,12 @@ class Region(AuditedModel):
     code = models.CharField(_("区划代码"), max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(_("路径"), max_length=64, db_index=True, editable=False, default="")
     geometry = models.JSONField(_("边界 (GeoJSON, WGS-84)"), null=True, blank=True)
@@ -41,14 +46,21 @@ class Region(AuditedModel):
     def clean(self) -> None:
         expected = REGION_CODE_LENGTH.get(self.level)
         if expected and (len(self.code) != expected or not self.code.isdigit()):
-            raise ValidationError({"code": _("%(level)s的代码应为 %(n)d 位数字") % {
-                "level": self.get_level_display(), "n": expected}})
+            raise ValidationError(
+                {
+                    "code": _("%(level)s的代码应为 %(n)d 位数字")
+                    % {"level": self.get_level_display(), "n": expected}
+                }
+            )
         if self.level == RegionLevel.DISTRICT and self.parent_id:
             raise ValidationError({"parent": _("区/县没有上级区域")})
         if self.level != RegionLevel.DISTRICT:
             if not self.parent_id:
                 raise ValidationError({"parent": _("必须指定上级区域")})
-            parent_level = {RegionLevel.STREET: RegionLevel.DISTRICT, RegionLevel.COMMUNITY: RegionLevel.STREET}
+            parent_level = {
+                RegionLevel.STREET: RegionLevel.DISTRICT,
+                RegionLevel.COMMUNITY: RegionLevel.STREET,
+            }
             if self.parent.level != parent_level[self.level]:
                 raise ValidationError({"parent": _("上级区域层级不正确")})
 
@@ -74,11 +86,20 @@ class Department(AuditedModel):
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=32, choices=DepartmentKind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(_("路径"), max_length=128, db_index=True, editable=False, default="")
     region = models.ForeignKey(
-        Region, verbose_name=_("所属区域"), null=True, blank=True, on_delete=models.PROTECT,
+        Region,
+        verbose_name=_("所属区域"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="departments",
     )
     phone = models.CharField(_("联系电话"), max_length=32, blank=True)
@@ -130,17 +151,27 @@ class Person(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     department = models.ForeignKey(
-        Department, verbose_name=_("所在部门"), null=True, blank=True, on_delete=models.PROTECT,
+        Department,
+        verbose_name=_("所在部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="staff",
     )
     roles = models.ManyToManyField(RoleGrant, verbose_name=_("角色"), blank=True, related_name="people")
     citywide = models.BooleanField(_("全市范围"), default=False, help_text=_("管辖全市所有区域和部门"))
     regions = models.ManyToManyField(
-        Region, verbose_name=_("管辖区域"), blank=True, related_name="people",
+        Region,
+        verbose_name=_("管辖区域"),
+        blank=True,
+        related_name="people",
         help_text=_("可以处理这些区域及其下级区域的记录"),
     )
     departments = models.ManyToManyField(
-        Department, verbose_name=_("代表部门"), blank=True, related_name="members",
+        Department,
+        verbose_name=_("代表部门"),
+        blank=True,
+        related_name="members",
         help_text=_("可以处理这些部门及其下级部门的记录"),
     )
 

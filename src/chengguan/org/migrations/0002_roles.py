@@ -1,8 +1,15 @@
 from django.db import migrations
 
 ROLES = [
-    "inspector", "operator", "shift_leader", "dispatcher", "handler", "leader",
-    "system_admin", "security_admin", "auditor",
+    "inspector",
+    "operator",
+    "shift_leader",
+    "dispatcher",
+    "handler",
+    "leader",
+    "system_admin",
+    "security_admin",
+    "auditor",
 ]
 
 

@@ -9,7 +9,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-serve", action="store_true", help="build and exit 只构建不启动")
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
+        parser.add_argument(
+            "--addr", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)"
+        )
         parser.add_argument("--seed", type=int, default=7, help="random seed of the synthetic city")
 
     def handle(self, *args, no_serve=False, addr="127.0.0.1:8000", seed=7, **options):

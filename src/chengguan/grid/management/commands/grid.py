@@ -29,10 +29,14 @@ class Command(BaseCommand):
         p.add_argument("--name-field", default="name")
 
         p = sub.add_parser("generate", help="generate unit grids (万米单元网格) over communities")
-        p.add_argument("--cell", type=float, default=None, help="cell side in metres (default GRID_CELL_METRES=100)")
+        p.add_argument(
+            "--cell", type=float, default=None, help="cell side in metres (default GRID_CELL_METRES=100)"
+        )
         p.add_argument("--community", default=None, help="only this community code")
         p.add_argument("--sliver", type=float, default=None, help="merge pieces smaller than this (m²)")
-        p.add_argument("--replace", action="store_true", help="regenerate communities that already have grids")
+        p.add_argument(
+            "--replace", action="store_true", help="regenerate communities that already have grids"
+        )
 
         p = sub.add_parser("export", help="export grids or regions as GeoJSON")
         p.add_argument("--level", required=True, choices=["grid", *RegionLevel.values])
@@ -61,7 +65,9 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def do_generate(self, cell, community, sliver, replace, **_):
-        report = services.grids_generate(cell_m=cell, community_code=community, sliver_m2=sliver, replace=replace)
+        report = services.grids_generate(
+            cell_m=cell, community_code=community, sliver_m2=sliver, replace=replace
+        )
         for line in report.lines():
             self.stdout.write(line)
 
@@ -85,9 +91,16 @@ class Command(BaseCommand):
 
             self.stdout.write(_json.dumps(loc.as_dict(), ensure_ascii=False))
         elif loc.inside:
-            parts = [f"{k}: {v['code']} {v.get('name') or ''}".rstrip()
-                     for k, v in (("grid", loc.grid), ("community", loc.community), ("street", loc.street),
-                                  ("district", loc.district)) if v]
+            parts = [
+                f"{k}: {v['code']} {v.get('name') or ''}".rstrip()
+                for k, v in (
+                    ("grid", loc.grid),
+                    ("community", loc.community),
+                    ("street", loc.street),
+                    ("district", loc.district),
+                )
+                if v
+            ]
             self.stdout.write("\n".join(parts))
         else:
             self.stderr.write(f"outside: ({lon}, {lat}) 不在本市范围内 · outside the city")
@@ -102,7 +115,9 @@ class Command(BaseCommand):
             reader = csv.DictReader(fh)
             fields = [f.strip().lower() for f in (reader.fieldnames or [])]
             if "lon" not in fields or "lat" not in fields:
-                raise CommandError(f"CSV 缺少列 lon、lat（实际列：{', '.join(fields) or '无'}）· CSV needs columns lon,lat")
+                raise CommandError(
+                    f"CSV 缺少列 lon、lat（实际列：{', '.join(fields) or '无'}）· CSV needs columns lon,lat"
+                )
             reader.fieldnames = fields
             rows = list(reader)
         lons, lats = [], []
@@ -111,22 +126,32 @@ class Command(BaseCommand):
                 lons.append(float(row["lon"]))
                 lats.append(float(row["lat"]))
             except (TypeError, ValueError):
-                raise CommandError(f"第 {n} 行：lon/lat 不是数字 · row {n}: lon/lat is not a number") from None
+                raise CommandError(
+                    f"第 {n} 行：lon/lat 不是数字 · row {n}: lon/lat is not a number"
+                ) from None
             try:
                 geo.check_lonlat(lons[-1], lats[-1])
             except geo.CRSError as exc:
                 raise CommandError(f"第 {n} 行 · row {n}: {exc}") from None
-        codes = selectors.locate_many(lons, lats, crs) if rows else {k: [] for k in ("grid", "community", "street", "district")}
+        codes = (
+            selectors.locate_many(lons, lats, crs)
+            if rows
+            else {k: [] for k in ("grid", "community", "street", "district")}
+        )
         out_fields = [*fields, *(f for f in ("grid", "community", "street", "district") if f not in fields)]
         target = open(output, "w", encoding="utf-8", newline="") if output else self.stdout
         try:
             writer = csv.DictWriter(target, fieldnames=out_fields)
             writer.writeheader()
             for i, row in enumerate(rows):
-                writer.writerow({**row, **{k: codes[k][i] for k in ("grid", "community", "street", "district")}})
+                writer.writerow(
+                    {**row, **{k: codes[k][i] for k in ("grid", "community", "street", "district")}}
+                )
         finally:
             if output:
                 target.close()
         inside = sum(1 for c in codes["district"] if c)
-        self.stderr.write(f"{len(rows)} points, {inside} inside, {len(rows) - inside} outside" +
-                          (f" → {output}" if output else ""))
+        self.stderr.write(
+            f"{len(rows)} points, {inside} inside, {len(rows) - inside} outside"
+            + (f" → {output}" if output else "")
+        )
