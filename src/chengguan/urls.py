@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from .api import api
 
@@ -9,4 +9,5 @@ admin.site.index_title = "基础数据管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the zh-hans / English switch
 ]

@@ -65,3 +65,14 @@ def test_calendar_warning_is_shown_to_administrators(client, people, city, monke
     assert "2099 年的法定节假日数据缺失" in client.get("/admin/").content.decode()
     client.force_login(people["auditor"])
     assert "2099 年的法定节假日数据缺失" not in client.get("/admin/").content.decode()
+
+
+def test_pages_load_no_asset_from_another_host(client, people, city):
+    """Bureaus run on intranets: every page asset comes from this server."""
+    import re
+
+    client.force_login(people["sysadmin"])
+    for url in ("/admin/", "/admin/grid/unitgrid/", "/api/v1/docs", "/admin/login/"):
+        html = client.get(url).content.decode()
+        external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', html)
+        assert not external, (url, external)

@@ -115,6 +115,9 @@ def _fill(u0, v0, u1, v1, owner, nx, ny, n_polygons):
     poly = owner[seg]
     order = np.lexsort((uc, rows, poly))
     rows, uc, poly = rows[order], uc[order], poly[order]
+    if len(poly) % 2 or np.any(poly[0::2] != poly[1::2]) or np.any(rows[0::2] != rows[1::2]):
+        # Closed rings cross every scanline an even number of times; anything else is a bug.
+        raise ValueError("polygon rings are not closed: cannot build the locate index")
     ua, ub, row, pol = uc[0::2], uc[1::2], rows[0::2], poly[0::2]
     # Cells whose centre i + 0.5 lies in [ua, ub).
     i0 = np.clip(np.ceil(ua - 0.5).astype(np.int64), 0, nx)
