@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "chengguan.org",
     "chengguan.grid",
     "chengguan.catalog",
+    "chengguan.notify",
+    "chengguan.cases",
 ]
 
 MIDDLEWARE = [
