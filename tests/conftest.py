@@ -3,9 +3,11 @@ permission tests read like the rules ("a dispatcher of street A does not see str
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from chengguan.demo.city import SyntheticCity, synthesize
@@ -51,6 +53,7 @@ def build_small_city() -> City:
     for level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
         grid_services.region_import(synthetic.geojson(level), level)
     grid_services.grids_generate()
+    call_command("catalog", "load", "--activate", stdout=io.StringIO())
     district = Region.objects.get(level=RegionLevel.DISTRICT)
     street_a, street_b = Region.objects.filter(level=RegionLevel.STREET).order_by("code")
     dept_a = Department.objects.create(
@@ -59,7 +62,12 @@ def build_small_city() -> City:
     dept_b = Department.objects.create(code="T-B", name="公安乙", kind=DepartmentKind.POLICE, region=street_b)
     people = {
         "inspector_a": make_person("inspector_a", [Role.INSPECTOR], regions=[street_a]),
+        "operator_a": make_person("operator_a", [Role.OPERATOR], regions=[street_a]),
+        "shiftlead_a": make_person("shiftlead_a", [Role.SHIFT_LEADER], regions=[street_a]),
         "dispatcher_a": make_person("dispatcher_a", [Role.DISPATCHER], regions=[street_a]),
+        "inspector_b": make_person("inspector_b", [Role.INSPECTOR], regions=[street_b]),
+        "operator_b": make_person("operator_b", [Role.OPERATOR], regions=[street_b]),
+        "shiftlead_b": make_person("shiftlead_b", [Role.SHIFT_LEADER], regions=[street_b]),
         "dispatcher_b": make_person("dispatcher_b", [Role.DISPATCHER], regions=[street_b]),
         "handler_a": make_person("handler_a", [Role.HANDLER], departments=[dept_a], department=dept_a),
         "handler_b": make_person("handler_b", [Role.HANDLER], departments=[dept_b], department=dept_b),

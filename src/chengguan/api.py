@@ -1,44 +1,72 @@
-"""The project's API: one Ninja instance mounting each app's router under /api/v1/."""
+"""The project's API: one Ninja instance mounting each app's router under /api/v1/.
+
+Errors are JSON `{"code": …, "message": …, "detail": …}`, with messages in Chinese and English.
+"""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
-from ninja.security import django_auth
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from chengguan.cases.api import router as cases_router
+from chengguan.cases.photos import PhotoError
 from chengguan.catalog.api import router as catalog_router
+from chengguan.core.errors import ServiceError
 from chengguan.grid.api import router as grid_router
 from chengguan.org.api import router as org_router
+from chengguan.org.tokens import API_AUTH
 
 api = NinjaAPI(
     title="Chengguan API",
     version="1",
     description="数字城管平台接口 · Digital city management API",
-    auth=django_auth,
+    auth=API_AUTH,  # a bearer token (scripts, integrations) or the session (pages)
     urls_namespace="api",
 )
 api.add_router("/org/", org_router)
 api.add_router("/grid/", grid_router)
 api.add_router("/catalog/", catalog_router)
+api.add_router("/cases/", cases_router)
+
+
+def _error(request, status: int, code: str, message: str, detail=None):
+    return api.create_response(
+        request, {"code": code, "message": message, "detail": detail or {}}, status=status
+    )
+
+
+@api.exception_handler(ServiceError)
+def service_error(request, exc: ServiceError):
+    return _error(request, exc.status, exc.code, exc.message, exc.detail)
+
+
+@api.exception_handler(PhotoError)
+def photo_error(request, exc: PhotoError):
+    status = 413 if exc.code == "photo_too_large" else 422
+    return _error(request, status, exc.code, exc.message)
 
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return api.create_response(request, {"detail": "未找到 · not found"}, status=404)
+    return _error(request, 404, "not_found", "未找到 · not found")
 
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request, exc):
-    return api.create_response(request, {"detail": "无权操作 · permission denied"}, status=403)
+    message = str(exc) or "无权操作 · permission denied"
+    return _error(request, 403, "forbidden", message)
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
-    return api.create_response(request, {"detail": "请先登录 · authentication required"}, status=401)
+    return _error(request, 401, "unauthenticated", "请先登录 · authentication required")
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, "bad_request", str(exc))
 
 
 @api.exception_handler(ValidationError)
 def invalid(request, exc):
-    return api.create_response(
-        request, {"detail": "请求参数有误 · invalid request", "errors": exc.errors}, status=422
-    )
+    return _error(request, 422, "invalid", "请求参数有误 · invalid request", {"errors": exc.errors})

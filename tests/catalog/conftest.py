@@ -60,3 +60,14 @@ def row_counts() -> dict[str, int]:
         "limit": StageLimit.objects.count(),
         "audit": AuditLog.objects.count(),
     }
+
+
+@pytest.fixture(autouse=True)
+def _empty_catalogue(request):
+    """These tests start from a database without a catalogue; the shared test city (built once
+    per session) loads one, so remove it inside each test's transaction (rolled back after)."""
+    if "db" in request.fixturenames or any(
+        "loaded" == name or "data" == name for name in request.fixturenames
+    ):
+        request.getfixturevalue("db")
+        Catalog.objects.all().delete()

@@ -146,11 +146,11 @@ def test_api_locate(client_for, people, inner_grid):
 def test_api_locate_bad_input(client_for, people, city):
     client = client_for(people["inspector_a"])
     r = client.get("/api/v1/grid/locate", {"lon": 112.9, "lat": 28.2, "crs": "mars"})
-    assert r.status_code == 400 and "未知坐标系" in r.json()["detail"]
+    assert r.status_code == 400 and "未知坐标系" in r.json()["message"]
     r = client.get("/api/v1/grid/locate", {"lon": 190, "lat": 28.2})
     assert r.status_code == 400
     r = client.get("/api/v1/grid/locate", {"lon": "abc", "lat": 28.2})
-    assert r.status_code == 422 and r.json()["errors"]
+    assert r.status_code == 422 and r.json()["detail"]["errors"]
     r = client.get("/api/v1/grid/locate", {"lat": 28.2})
     assert r.status_code == 422
 

@@ -76,6 +76,10 @@ class MinorClass(AuditedModel):
     default_department_kind = models.CharField(
         _("默认处置部门类型"), max_length=32, choices=DepartmentKind.choices
     )
+    photo_required = models.BooleanField(_("上报须附照片"), default=False)
+    duplicate_radius_m = models.PositiveIntegerField(
+        _("查重半径 (m)"), default=50, help_text=_("受理时提示此半径内、近 7 天同类未结案件")
+    )
     local_extension = models.BooleanField(_("本地扩展"), default=False)
     active = models.BooleanField(_("启用"), default=True)
 

@@ -20,7 +20,7 @@ from . import context
 from .models import AuditAction, AuditedModel, AuditLog
 
 # Fields never written to the log, and fields logged only as a digest (large geometry).
-SECRET_FIELDS = {"password"}
+SECRET_FIELDS = {"password", "digest"}
 DIGEST_FIELDS = {"geometry"}
 SKIPPED_FIELDS = {"updated_at", "created_at", "last_login", "path"}
 

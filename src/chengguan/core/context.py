@@ -31,3 +31,10 @@ def acting(ctx: ActorContext):
         yield ctx
     finally:
         _current.reset(token)
+
+
+def set_actor(ctx: ActorContext) -> None:
+    """Replace the current actor for the rest of this request (the middleware's reset restores
+    the previous one when the request ends): for authentication that happens after the
+    middleware, such as an API token."""
+    _current.set(ctx)

@@ -73,9 +73,15 @@ GRANTS: dict[str, frozenset[str]] = {
     Role.SECURITY_ADMIN: frozenset(
         {"org.view_region", "org.view_department", "org.view_rolegrant"}
         | {f"org.{a}_person" for a in ACTIONS}
+        | {"org.view_apitoken", "org.change_apitoken"}
     ),
     Role.AUDITOR: frozenset({"core.view_auditlog"}),
 }
+
+
+def grant(role: str, perms: Iterable[str]) -> None:
+    """Add permissions to a role: apps call this from their policies module for their own actions."""
+    GRANTS[role] = frozenset(GRANTS.get(role, frozenset()) | set(perms))
 
 
 class NotFound(Http404):
@@ -121,6 +127,7 @@ class Policy:
     citywide_only: bool = False
     extra: Callable[[Any], Q] | None = None
     m2m_region_fields: tuple[str, ...] = field(default=())
+    related_department_fields: tuple[str, ...] = field(default=())
 
 
 _POLICIES: dict[type[models.Model], Policy] = {}
@@ -179,10 +186,14 @@ def jurisdiction_q(user, model: type[models.Model]) -> Q | None:
             q |= Q(pk__in=regions) if name == "self" else Q(**{f"{name}__in": regions})
         for name in policy.m2m_region_fields:
             q |= Q(pk__in=model.objects.filter(**{f"{name}__in": regions}).values("pk"))
-    departments = _department_ids(user) if policy.department_fields else None
+    departments = (
+        _department_ids(user) if (policy.department_fields or policy.related_department_fields) else None
+    )
     if departments is not None:
         for name in policy.department_fields:
             q |= Q(pk__in=departments) if name == "self" else Q(**{f"{name}__in": departments})
+        for name in policy.related_department_fields:
+            q |= Q(pk__in=model.objects.filter(**{f"{name}__in": departments}).values("pk"))
     if policy.extra is not None:
         q |= policy.extra(user)
     return q

@@ -1,10 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from chengguan.core.admin import ChokepointAdmin
+from chengguan.core.permissions import visible
 
-from .models import Department, Person, Region, RoleGrant
+from .models import ApiToken, Department, Person, Region, RoleGrant
+from .tokens import token_revoke
 
 
 @admin.register(Region)
@@ -65,3 +67,38 @@ class PersonAdmin(ChokepointAdmin, UserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("roles").select_related("department")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ChokepointAdmin):
+    """Tokens are issued on the command line (`chengguan token create`), which shows the token once;
+    here they are listed, renamed, given an expiry and revoked. The digest is never shown."""
+
+    list_display = ("person", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), ("expires_at", admin.EmptyFieldListFilter))
+    search_fields = ("prefix", "name", "person__username", "person__full_name")
+    fields = ("person", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = ("person", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("person")
+
+    def has_add_permission(self, request):
+        return False  # the plaintext could only be shown through the session: issue tokens on the CLI
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the record stays for the audit trail
+
+    @admin.action(description=_("撤销 · revoke"), permissions=["change"])
+    def revoke(self, request, queryset):
+        chosen = visible(request.user, ApiToken, "change", queryset).filter(revoked_at__isnull=True)
+        count = 0
+        for token in chosen:
+            token_revoke(token)
+            count += 1
+        self.message_user(
+            request,
+            _("已撤销 %(count)d 个令牌 · %(count)d token(s) revoked") % {"count": count},
+            messages.SUCCESS,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -192,3 +193,33 @@ class Person(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_codes() & set(roles))
+
+
+class ApiToken(AuditedModel):
+    """A personal API token (`Authorization: Bearer cg_…`) acting as its person.
+
+    Only the SHA-256 digest of the token is stored: the token itself is shown once, when it is
+    created, and can never be shown again. `prefix` (its first 8 characters) names it in lists.
+    Issue and revoke tokens through `chengguan.org.tokens`, never by writing these fields.
+    """
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("人员"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("名称"), max_length=100, blank=True)
+    prefix = models.CharField(_("令牌前缀"), max_length=8, unique=True, editable=False)
+    digest = models.CharField(_("令牌摘要 (SHA-256)"), max_length=64, unique=True, editable=False)
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… {self.name}".rstrip()

@@ -2,7 +2,7 @@ from django.db.models import Q
 
 from chengguan.core.permissions import Policy, register
 
-from .models import Department, Person, Region, RoleGrant
+from .models import ApiToken, Department, Person, Region, RoleGrant
 
 register(Region, Policy(region_fields=("self",)))
 # Every member of staff may read the department directory: work is dispatched across departments.
@@ -15,5 +15,15 @@ register(
         department_fields=("department",),
         m2m_region_fields=("regions",),
         extra=lambda user: Q(pk=user.pk),
+    ),
+)
+# API tokens are placed like their person: the security administrator who manages a person manages
+# that person's tokens; and anyone granted the view permission sees their own.
+register(
+    ApiToken,
+    Policy(
+        department_fields=("person__department",),
+        m2m_region_fields=("person__regions",),
+        extra=lambda user: Q(person=user),
     ),
 )
