@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "chengguan.catalog",
     "chengguan.notify",
     "chengguan.cases",
+    "chengguan.open311",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,6 @@ admin.site.index_title = "基础数据管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("chengguan.open311.urls")),  # GeoReport v2 for integrating systems
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the zh-hans / English switch
 ]

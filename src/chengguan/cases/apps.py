@@ -8,4 +8,9 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件")
 
     def ready(self) -> None:
-        from . import policies  # noqa: F401
+        from chengguan.notify.periodic import register_periodic
+
+        from . import jobs, policies  # noqa: F401
+
+        register_periodic("cases.overdue_scan", 300, jobs.overdue_scan)
+        register_periodic("cases.ledger_review", 6 * 3600, jobs.ledger_review)

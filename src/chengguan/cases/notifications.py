@@ -1,9 +1,111 @@
 """Who is told what when a case moves. Written to the notification outbox inside the
-transition's transaction, so a rolled-back transition tells nobody."""
+transition's transaction (chengguan.notify), so a rolled-back transition tells nobody, and each
+event reaches each person once (a dedupe key per event and person)."""
 
 from __future__ import annotations
 
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from chengguan.notify.services import notify
+from chengguan.org.choices import Role
+from chengguan.org.models import Department, Person
+
+from .choices import CaseAction, CaseStatus, Stage
+
+# The role that must act next when a case enters each status.
+NEXT_ROLE = {
+    CaseStatus.REPORTED: Role.OPERATOR,
+    CaseStatus.VERIFYING: Role.INSPECTOR,
+    CaseStatus.TO_REGISTER: Role.SHIFT_LEADER,
+    CaseStatus.TO_DISPATCH: Role.DISPATCHER,
+    CaseStatus.TO_CHECK: Role.INSPECTOR,
+    CaseStatus.TO_CLOSE: Role.SHIFT_LEADER,
+}
+STAGE_ROLE = {
+    Stage.ACCEPT: Role.OPERATOR,
+    Stage.REGISTER: Role.SHIFT_LEADER,
+    Stage.DISPATCH: Role.DISPATCHER,
+    Stage.CHECK: Role.INSPECTOR,
+    Stage.CLOSE: Role.SHIFT_LEADER,
+}
+
+
+def people_for_place(case, role: str):
+    """People holding `role` whose jurisdiction covers the case's place (or the whole city)."""
+    places = [pk for pk in (case.community_id, case.street_id, case.district_id) if pk]
+    return (Person.objects.filter(is_active=True, roles__role=role)
+            .filter(Q(citywide=True) | Q(regions__in=places)).distinct())
+
+
+def people_for_departments(department_ids, role: str = Role.HANDLER):
+    departments = Department.objects.filter(pk__in=department_ids)
+    cond = Q(pk__in=[])
+    for d in departments:
+        # Acting for the department or any department above it.
+        ancestors = [int(x) for x in d.path.strip("/").split("/") if x]
+        cond |= Q(departments__in=ancestors)
+    return Person.objects.filter(is_active=True, roles__role=role).filter(cond).distinct()
+
+
+def _send(people, case, event, kind: str, title: str, body: str = "") -> None:
+    for person in people:
+        if event is not None and person.pk == event.actor_id:
+            continue  # nobody is told about their own action
+        notify(person, kind=kind, title=title, body=body, link=f"/cases/{case.pk}/", subject=case,
+               dedupe_key=f"case:{case.pk}:{kind}:{event.pk if event is not None else ''}")
+
 
 def case_event(case, event) -> None:
-    """Queue the notifications for one case event (wired to chengguan.notify)."""
-    return None
+    """Queue the notifications for one case event."""
+    title_case = f"{case.number} {case.minor_class.name}"
+    action, status = event.action, event.to_status
+    if action == CaseAction.DISPATCH:
+        departments = [event.data.get("lead"), *event.data.get("cohandlers", [])]
+        _send(people_for_departments([d for d in departments if d]), case, event, "case_dispatched",
+              _("新派遣案件：%s") % title_case, case.description[:200])
+        return
+    if action in (CaseAction.CHECK_FAIL, CaseAction.EXTEND_APPROVE, CaseAction.EXTEND_DENY,
+                  CaseAction.SUSPEND_DENY) and case.lead_department_id:
+        label = {CaseAction.CHECK_FAIL: _("核查不通过，请返工"), CaseAction.EXTEND_APPROVE: _("延期已批准"),
+                 CaseAction.EXTEND_DENY: _("延期被驳回"), CaseAction.SUSPEND_DENY: _("挂账被驳回")}[action]
+        _send(people_for_departments([case.lead_department_id]), case, event, f"case_{action}",
+              f"{label}：{title_case}", event.note)
+        return
+    if action in (CaseAction.EXTEND_REQUEST, CaseAction.SUSPEND_REQUEST):
+        label = _("延期申请待审批") if action == CaseAction.EXTEND_REQUEST else _("挂账申请待审批")
+        _send(people_for_place(case, Role.SHIFT_LEADER), case, event, f"case_{action}", f"{label}：{title_case}",
+              event.note)
+        return
+    if status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE) and case.reporter_id:
+        _send([case.reporter], case, event, f"case_{status}",
+              _("您上报的案件%(n)s：%(s)s") % {"n": case.number, "s": CaseStatus(status).label}, event.note)
+        return
+    role = NEXT_ROLE.get(status)
+    if role is not None and status != event.from_status:
+        _send(people_for_place(case, role), case, event, f"case_{status}",
+              _("%(s)s：%(c)s") % {"s": CaseStatus(status).label, "c": title_case}, case.description[:200])
+
+
+def stage_overdue(case, stage, *, escalate: bool) -> None:
+    """A stage passed its deadline: tell whoever must act; on escalation, tell the leaders."""
+    title_case = f"{case.number} {case.minor_class.name}"
+    if escalate:
+        people = people_for_place(case, Role.LEADER)
+        kind, title = "case_escalated", _("案件超期未处理，请督办：%s") % title_case
+    elif stage.stage == Stage.HANDLE and case.lead_department_id:
+        people = people_for_departments([case.lead_department_id])
+        kind, title = "case_overdue", _("案件已超期：%s") % title_case
+    else:
+        people = people_for_place(case, STAGE_ROLE.get(stage.stage, Role.SHIFT_LEADER))
+        kind, title = "case_overdue", _("案件已超期：%s") % title_case
+    for person in people:
+        notify(person, kind=kind, title=title, link=f"/cases/{case.pk}/", subject=case,
+               dedupe_key=f"case:{case.pk}:{kind}:stage:{stage.pk}")
+
+
+def ledger_item_due(case, today) -> None:
+    title = _("挂账案件已到计划整改日期：%(n)s %(c)s") % {"n": case.number, "c": case.minor_class.name}
+    for person in people_for_place(case, Role.SHIFT_LEADER):
+        notify(person, kind="ledger_due", title=title, link=f"/cases/{case.pk}/", subject=case,
+               dedupe_key=f"case:{case.pk}:ledger_due:{today.isoformat()}")
