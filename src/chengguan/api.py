@@ -13,6 +13,7 @@ from chengguan.cases.photos import PhotoError
 from chengguan.catalog.api import router as catalog_router
 from chengguan.core.errors import ServiceError
 from chengguan.grid.api import router as grid_router
+from chengguan.notify.api import router as notify_router
 from chengguan.org.api import router as org_router
 from chengguan.org.tokens import API_AUTH
 
@@ -27,6 +28,7 @@ api.add_router("/org/", org_router)
 api.add_router("/grid/", grid_router)
 api.add_router("/catalog/", catalog_router)
 api.add_router("/cases/", cases_router)
+api.add_router("/notify/", notify_router)
 
 
 def _error(request, status: int, code: str, message: str, detail=None):

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from its own static files (no CDN)
+    "django_tasks",
+    "django_tasks_db",  # the database is the task queue (claimed with SKIP LOCKED on PostgreSQL)
     "chengguan.core",
     "chengguan.org",
     "chengguan.grid",
@@ -135,6 +137,14 @@ GRID_TOPOLOGY_TOLERANCE_M2 = float(env("GRID_TOPOLOGY_TOLERANCE_M2", "1"))
 # --- working-time calendar ----------------------------------------------------------------------
 # Default work periods, local time; WorkPeriod records entered by an administrator replace them.
 WORK_PERIODS = env("WORK_PERIODS", "08:30-12:00,14:00-17:30")
+
+# --- background work and notifications -------------------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", "inbox,log")
+NOTIFY_SMS_BACKEND = env("NOTIFY_SMS_BACKEND", "chengguan.notify.channels.ConsoleSmsBackend")
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", "")
+# A missed deadline is escalated to the leaders this many (natural) hours later.
+CASE_ESCALATE_AFTER_HOURS = float(env("CASE_ESCALATE_AFTER_HOURS", "24"))
 
 # --- logging ------------------------------------------------------------------------------------
 LOGGING = {

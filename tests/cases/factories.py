@@ -48,16 +48,6 @@ def make_case(
 ) -> Case:
     """A case in street A at `status`, reported by inspector_a, handled by dept_a."""
     p = people
-    lon, lat = point_in(city.street_a)
-    reporter = p["inspector_a"] if source == "inspector" else p["operator_a"]
-    case, _ = services.case_report(
-        reporter,
-        services.CaseInput(
-            source=source, minor_class_id=minor(cls).pk, description=description, lon=lon, lat=lat
-        ),
-    )
-    if status == CaseStatus.VERIFYING:
-        return services.case_accept(p["operator_a"], case.pk, version=case.version)
     if status == CaseStatus.SUSPENDED:
         case = make_case(city, people, CaseStatus.HANDLING, cohandler=cohandler, cls=cls)
         services.case_request_suspension(
@@ -69,6 +59,16 @@ def make_case(
         )
         case.refresh_from_db()
         return services.case_decide_suspension(p["shiftlead_a"], case.pk, version=case.version, approve=True)
+    lon, lat = point_in(city.street_a)
+    reporter = p["inspector_a"] if source == "inspector" else p["operator_a"]
+    case, _ = services.case_report(
+        reporter,
+        services.CaseInput(
+            source=source, minor_class_id=minor(cls).pk, description=description, lon=lon, lat=lat
+        ),
+    )
+    if status == CaseStatus.VERIFYING:
+        return services.case_accept(p["operator_a"], case.pk, version=case.version)
     steps = {
         CaseStatus.TO_REGISTER: lambda c: services.case_accept(p["operator_a"], c.pk, version=c.version),
         CaseStatus.TO_DISPATCH: lambda c: services.case_register(p["shiftlead_a"], c.pk, version=c.version),

@@ -230,3 +230,26 @@ def test_return_to_dispatcher_and_service_level_errors(city, people):
     case = services.case_return(people["handler_a"], case.pk, version=case.version, reason="非本部门职责")
     assert case.status == CaseStatus.TO_DISPATCH and case.lead_department is None
     assert not case.tasks.filter(current=True).exists()
+
+
+def test_ledger_endpoints(city, people, client_for):
+    import openpyxl
+
+    open_case = make_case(city, people, CaseStatus.HANDLING)
+    suspended = make_case(city, people, CaseStatus.SUSPENDED)
+    leader = client_for(people["leader"])
+    page = leader.get("/api/v1/cases/ledger", {"scope": "suspended"}).json()
+    assert [r["number"] for r in page["items"]] == [suspended.number]
+    assert page["items"][0]["planned_fix_date"] == suspended.planned_fix_date.isoformat()
+    numbers = [r["number"] for r in leader.get("/api/v1/cases/ledger", {"limit": 500}).json()["items"]]
+    assert open_case.number in numbers and suspended.number not in numbers
+    r = leader.get("/api/v1/cases/ledger.xlsx", {"scope": "all"})
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(r.streaming_content))).worksheets[0]
+    cells = {c for row in sheet.iter_rows(values_only=True) for c in row}
+    assert {open_case.number, suspended.number} <= cells
+    assert leader.get("/api/v1/cases/ledger", {"scope": "nonsense"}).status_code == 422
+    other = (
+        client_for(people["dispatcher_b"]).get("/api/v1/cases/ledger", {"scope": "all", "limit": 500}).json()
+    )
+    assert open_case.number not in [r["number"] for r in other["items"]]

@@ -47,3 +47,20 @@ def test_state_filter(people):
     for state, expected in (("pending", ["inbox"]), ("failed", ["log"]), ("sent", [])):
         f = DeliveryStateFilter(None, {"state": [state]}, Notification, model_admin)
         assert [n.channel for n in f.queryset(None, Notification.objects.all())] == expected
+
+
+def test_changelist_and_detail_render(people, client_for, monkeypatch):
+    from chengguan.core import permissions
+    from chengguan.org.choices import Role
+
+    perms = {"notify.view_notification", "notify.view_periodicschedule"}
+    monkeypatch.setitem(permissions.GRANTS, Role.SYSTEM_ADMIN, permissions.GRANTS[Role.SYSTEM_ADMIN] | perms)
+    sysadmin = people["sysadmin"]
+    with transaction.atomic():
+        (row,) = notify(people["inspector_a"], kind="case_dispatched", title="案件已派遣", channels=["inbox"])
+    client = client_for(sysadmin)
+    page = client.get("/admin/notify/notification/?state=pending&channel=inbox")
+    assert page.status_code == 200 and "案件已派遣" in page.content.decode()
+    detail = client.get(f"/admin/notify/notification/{row.pk}/change/")
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content  # read-only
+    assert client.get("/admin/notify/periodicschedule/").status_code == 200

@@ -112,12 +112,12 @@ def test_a_worker_killed_mid_delivery_loses_and_doubles_nothing(committed_city, 
         channels.unregister("file")
     refs = {f"cg-notify-{pk}" for pk in Notification.objects.values_list("pk", flat=True)}
 
-    worker = _start_worker(log, delay=0.4)
+    worker = _start_worker(log, delay=0.3)
     deadline = time.monotonic() + 20
     while len(_lines(log)) < 3 and time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.01)
     handed_at_kill = len(_lines(log))
-    worker.send_signal(signal.SIGKILL)  # during the 3rd message's 0.4 s answer: handed over, not committed
+    worker.send_signal(signal.SIGKILL)  # during the 3rd message's 0.3 s answer: handed over, not committed
     worker.wait(10)
     assert worker.returncode == -signal.SIGKILL, worker.stderr.read().decode()
     sent_at_kill = Notification.objects.filter(sent_at__isnull=False).count()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
@@ -144,22 +145,24 @@ def test_failures_back_off_then_give_up(fake, alice, settings):
     settings.NOTIFY_RETRY_BASE_SECONDS = 30
     fake.fail_times = -1
     (row,) = queue(alice, channels=["fake"])
-    waits = []
-    for attempt in (1, 2):
-        before = timezone.now()
-        assert deliver_pending().retried == 1
+    t = timezone.now() + timedelta(minutes=1)
+    for attempt, wait in ((1, 30), (2, 60)):
+        with time_machine.travel(t, tick=False):
+            assert deliver_pending().retried == 1
         row.refresh_from_db()
         assert row.attempts == attempt and row.failed_at is None and row.sent_at is None
+        assert row.send_after == t + timedelta(seconds=wait)
         assert "ConnectionError: provider unreachable" in row.last_error
-        waits.append(round((row.send_after - before).total_seconds()))
-        assert deliver_pending().handled == 0  # not due before its backoff
-        due_now()
-    assert waits == [30, 60]
-    assert deliver_pending().gave_up == 1
+        with time_machine.travel(row.send_after - timedelta(seconds=1), tick=False):
+            assert deliver_pending().handled == 0  # not due before its backoff
+        t = row.send_after
+    with time_machine.travel(t, tick=False):
+        assert deliver_pending().gave_up == 1
     row.refresh_from_db()
-    assert row.attempts == 3 and row.failed_at is not None and row.state == "failed"
-    due_now()
-    assert deliver_pending().handled == 0 and len(fake.calls) == 3
+    assert row.attempts == 3 and row.failed_at == t and row.state == "failed"
+    with time_machine.travel(t + timedelta(days=1), tick=False):
+        assert deliver_pending().handled == 0
+    assert len(fake.calls) == 3
 
 
 def test_backoff_doubles_up_to_the_cap(settings):

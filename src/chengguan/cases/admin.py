@@ -45,8 +45,16 @@ class RequestInline(_ReadOnlyInline):
 
 @admin.register(Case)
 class CaseAdmin(ChokepointAdmin):
-    list_display = ("number", "minor_class", "status", "street", "lead_department", "stage_deadline", "overdue",
-                    "created_at")
+    list_display = (
+        "number",
+        "minor_class",
+        "status",
+        "street",
+        "lead_department",
+        "stage_deadline",
+        "overdue",
+        "created_at",
+    )
     list_filter = ("status", "source", "overdue", "urgency", "street")
     search_fields = ("number", "description", "address")
     date_hierarchy = "created_at"

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from django.db import transaction
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from chengguan.core.errors import Invalid
 
-from . import selectors, services
+from . import ledger, selectors, services
 from .choices import CaseAction
-from .schemas import CaseCreatedOut, CaseDetailOut, CaseIn, CasePage, ErrorOut, TransitionIn
+from .schemas import CaseCreatedOut, CaseDetailOut, CaseIn, CasePage, ErrorOut, LedgerPage, TransitionIn
 
 router = Router(tags=["cases"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -91,6 +93,46 @@ def create_case(request, payload: CaseIn):
 def create_case_with_photos(request, payload: Form[CaseIn], photos: File[list[UploadedFile]] = None):
     """Report a problem with photos (multipart/form-data, field `photos`, repeatable)."""
     return _report(request, payload, photos or [])
+
+
+class LedgerFilter(Schema):
+    scope: str = "open"
+    district_id: int | None = None
+    street_id: int | None = None
+    community_id: int | None = None
+    grid_id: int | None = None
+    department_id: int | None = None
+    minor_class_id: int | None = None
+    overdue: bool | None = None
+    found_from: dt.date | dt.datetime | None = None
+    found_to: dt.date | dt.datetime | None = None
+    written_off: bool | None = None
+
+
+@router.get("/ledger", response={200: LedgerPage, **ERRORS})
+def ledger_list(request, filters: Query[LedgerFilter], limit: int = 50, offset: int = 0):
+    """The problem ledger (台账): open cases, suspended ones (挂账) or all, with filters."""
+    if not 1 <= limit <= 500 or offset < 0:
+        raise Invalid("bad_page", _("limit 应在 1–500 之间，offset 不能为负 · bad limit/offset"))
+    rows = ledger.ledger_rows(request.user, **filters.dict())
+    return {
+        "count": rows.count(),
+        "limit": limit,
+        "offset": offset,
+        "items": list(ledger.ledger_records(rows[offset : offset + limit])),
+    }
+
+
+@router.get("/ledger.xlsx", response={200: None, **ERRORS})
+def ledger_export(request, filters: Query[LedgerFilter]):
+    """The ledger as the Excel workbook a bureau hands upward (a sheet of cases and a summary)."""
+    data = ledger.ledger_xlsx(request.user, **filters.dict())
+    return FileResponse(
+        io.BytesIO(data),
+        as_attachment=True,
+        filename=ledger.ledger_filename(),
+        content_type=ledger.XLSX_CONTENT_TYPE,
+    )
 
 
 @router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS})

@@ -32,9 +32,11 @@ def scan_overdue(now: dt.datetime | None = None) -> dict[str, int]:
     flagged = escalated = 0
     while True:
         with transaction.atomic():
-            stages = list(CaseStage.objects.select_for_update(skip_locked=True)
-                          .filter(ended_at__isnull=True, deadline__lt=now, overdue_flagged_at__isnull=True)
-                          .select_related("case__minor_class")[:BATCH])
+            stages = list(
+                CaseStage.objects.select_for_update(skip_locked=True)
+                .filter(ended_at__isnull=True, deadline__lt=now, overdue_flagged_at__isnull=True)
+                .select_related("case__minor_class")[:BATCH]
+            )
             for stage in stages:
                 stage.overdue_flagged_at = now
                 stage.save(update_fields=["overdue_flagged_at"])
@@ -45,10 +47,11 @@ def scan_overdue(now: dt.datetime | None = None) -> dict[str, int]:
             break
     while True:
         with transaction.atomic():
-            stages = list(CaseStage.objects.select_for_update(skip_locked=True)
-                          .filter(ended_at__isnull=True, deadline__lt=now - escalate_after(),
-                                  escalated_at__isnull=True)
-                          .select_related("case__minor_class")[:BATCH])
+            stages = list(
+                CaseStage.objects.select_for_update(skip_locked=True)
+                .filter(ended_at__isnull=True, deadline__lt=now - escalate_after(), escalated_at__isnull=True)
+                .select_related("case__minor_class")[:BATCH]
+            )
             for stage in stages:
                 stage.escalated_at = now
                 stage.save(update_fields=["escalated_at"])
@@ -63,7 +66,8 @@ def review_ledger(today: dt.date | None = None) -> dict[str, int]:
     """Remind the shift leaders of suspended cases (挂账) past their planned fix date."""
     today = today or timezone.localdate()
     due = Case.objects.filter(status=CaseStatus.SUSPENDED, planned_fix_date__lt=today).select_related(
-        "minor_class")
+        "minor_class"
+    )
     count = 0
     with transaction.atomic():
         for case in due:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chengguan.catalog.choices import Stage, TimeUnit
@@ -94,7 +95,7 @@ class Case(models.Model):
     registered_at = models.DateTimeField(_("立案时间"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
-    created_at = models.DateTimeField(_("上报时间"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("上报时间"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
@@ -333,9 +334,28 @@ class RoutingRule(models.Model):
     class Meta:
         verbose_name = _("派遣规则")
         verbose_name_plural = _("派遣规则")
+        # One rule per (class or any) × (region or anywhere); spelled out because SQLite has no
+        # NULLS NOT DISTINCT.
         constraints = [
             models.UniqueConstraint(
-                fields=["minor_class", "region"], name="unique_routing_rule", nulls_distinct=False
+                fields=["minor_class", "region"],
+                name="unique_routing_rule",
+                condition=models.Q(minor_class__isnull=False, region__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["minor_class"],
+                name="unique_routing_rule_class_anywhere",
+                condition=models.Q(region__isnull=True, minor_class__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["region"],
+                name="unique_routing_rule_any_class",
+                condition=models.Q(minor_class__isnull=True, region__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["department"],
+                name="unique_routing_rule_default",
+                condition=models.Q(minor_class__isnull=True, region__isnull=True),
             ),
         ]
 

@@ -34,8 +34,11 @@ STAGE_ROLE = {
 def people_for_place(case, role: str):
     """People holding `role` whose jurisdiction covers the case's place (or the whole city)."""
     places = [pk for pk in (case.community_id, case.street_id, case.district_id) if pk]
-    return (Person.objects.filter(is_active=True, roles__role=role)
-            .filter(Q(citywide=True) | Q(regions__in=places)).distinct())
+    return (
+        Person.objects.filter(is_active=True, roles__role=role)
+        .filter(Q(citywide=True) | Q(regions__in=places))
+        .distinct()
+    )
 
 
 def people_for_departments(department_ids, role: str = Role.HANDLER):
@@ -52,8 +55,15 @@ def _send(people, case, event, kind: str, title: str, body: str = "") -> None:
     for person in people:
         if event is not None and person.pk == event.actor_id:
             continue  # nobody is told about their own action
-        notify(person, kind=kind, title=title, body=body, link=f"/cases/{case.pk}/", subject=case,
-               dedupe_key=f"case:{case.pk}:{kind}:{event.pk if event is not None else ''}")
+        notify(
+            person,
+            kind=kind,
+            title=title,
+            body=body,
+            link=f"/cases/{case.pk}/",
+            subject=case,
+            dedupe_key=f"case:{case.pk}:{kind}:{event.pk if event is not None else ''}",
+        )
 
 
 def case_event(case, event) -> None:
@@ -62,29 +72,66 @@ def case_event(case, event) -> None:
     action, status = event.action, event.to_status
     if action == CaseAction.DISPATCH:
         departments = [event.data.get("lead"), *event.data.get("cohandlers", [])]
-        _send(people_for_departments([d for d in departments if d]), case, event, "case_dispatched",
-              _("新派遣案件：%s") % title_case, case.description[:200])
+        _send(
+            people_for_departments([d for d in departments if d]),
+            case,
+            event,
+            "case_dispatched",
+            _("新派遣案件：%s") % title_case,
+            case.description[:200],
+        )
         return
-    if action in (CaseAction.CHECK_FAIL, CaseAction.EXTEND_APPROVE, CaseAction.EXTEND_DENY,
-                  CaseAction.SUSPEND_DENY) and case.lead_department_id:
-        label = {CaseAction.CHECK_FAIL: _("核查不通过，请返工"), CaseAction.EXTEND_APPROVE: _("延期已批准"),
-                 CaseAction.EXTEND_DENY: _("延期被驳回"), CaseAction.SUSPEND_DENY: _("挂账被驳回")}[action]
-        _send(people_for_departments([case.lead_department_id]), case, event, f"case_{action}",
-              f"{label}：{title_case}", event.note)
+    if (
+        action
+        in (CaseAction.CHECK_FAIL, CaseAction.EXTEND_APPROVE, CaseAction.EXTEND_DENY, CaseAction.SUSPEND_DENY)
+        and case.lead_department_id
+    ):
+        label = {
+            CaseAction.CHECK_FAIL: _("核查不通过，请返工"),
+            CaseAction.EXTEND_APPROVE: _("延期已批准"),
+            CaseAction.EXTEND_DENY: _("延期被驳回"),
+            CaseAction.SUSPEND_DENY: _("挂账被驳回"),
+        }[action]
+        _send(
+            people_for_departments([case.lead_department_id]),
+            case,
+            event,
+            f"case_{action}",
+            f"{label}：{title_case}",
+            event.note,
+        )
         return
     if action in (CaseAction.EXTEND_REQUEST, CaseAction.SUSPEND_REQUEST):
         label = _("延期申请待审批") if action == CaseAction.EXTEND_REQUEST else _("挂账申请待审批")
-        _send(people_for_place(case, Role.SHIFT_LEADER), case, event, f"case_{action}", f"{label}：{title_case}",
-              event.note)
+        _send(
+            people_for_place(case, Role.SHIFT_LEADER),
+            case,
+            event,
+            f"case_{action}",
+            f"{label}：{title_case}",
+            event.note,
+        )
         return
     if status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE) and case.reporter_id:
-        _send([case.reporter], case, event, f"case_{status}",
-              _("您上报的案件%(n)s：%(s)s") % {"n": case.number, "s": CaseStatus(status).label}, event.note)
+        _send(
+            [case.reporter],
+            case,
+            event,
+            f"case_{status}",
+            _("您上报的案件%(n)s：%(s)s") % {"n": case.number, "s": CaseStatus(status).label},
+            event.note,
+        )
         return
     role = NEXT_ROLE.get(status)
     if role is not None and status != event.from_status:
-        _send(people_for_place(case, role), case, event, f"case_{status}",
-              _("%(s)s：%(c)s") % {"s": CaseStatus(status).label, "c": title_case}, case.description[:200])
+        _send(
+            people_for_place(case, role),
+            case,
+            event,
+            f"case_{status}",
+            _("%(s)s：%(c)s") % {"s": CaseStatus(status).label, "c": title_case},
+            case.description[:200],
+        )
 
 
 def stage_overdue(case, stage, *, escalate: bool) -> None:
@@ -100,12 +147,24 @@ def stage_overdue(case, stage, *, escalate: bool) -> None:
         people = people_for_place(case, STAGE_ROLE.get(stage.stage, Role.SHIFT_LEADER))
         kind, title = "case_overdue", _("案件已超期：%s") % title_case
     for person in people:
-        notify(person, kind=kind, title=title, link=f"/cases/{case.pk}/", subject=case,
-               dedupe_key=f"case:{case.pk}:{kind}:stage:{stage.pk}")
+        notify(
+            person,
+            kind=kind,
+            title=title,
+            link=f"/cases/{case.pk}/",
+            subject=case,
+            dedupe_key=f"case:{case.pk}:{kind}:stage:{stage.pk}",
+        )
 
 
 def ledger_item_due(case, today) -> None:
     title = _("挂账案件已到计划整改日期：%(n)s %(c)s") % {"n": case.number, "c": case.minor_class.name}
     for person in people_for_place(case, Role.SHIFT_LEADER):
-        notify(person, kind="ledger_due", title=title, link=f"/cases/{case.pk}/", subject=case,
-               dedupe_key=f"case:{case.pk}:ledger_due:{today.isoformat()}")
+        notify(
+            person,
+            kind="ledger_due",
+            title=title,
+            link=f"/cases/{case.pk}/",
+            subject=case,
+            dedupe_key=f"case:{case.pk}:ledger_due:{today.isoformat()}",
+        )

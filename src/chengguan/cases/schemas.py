@@ -176,3 +176,36 @@ class ErrorOut(Schema):
     code: str
     message: str
     detail: dict = {}
+
+
+class LedgerRowOut(Schema):
+    id: int
+    number: str
+    major_class: str
+    minor_class: str
+    description: str
+    address: str
+    grid_code: str | None
+    community: str | None
+    street: str | None
+    district: str | None
+    created_at: dt.datetime
+    source: str
+    source_label: str
+    stage_deadline: dt.datetime | None
+    lead_department: str | None
+    co_departments: list[str] | str
+    status: str
+    status_label: str
+    overdue: bool
+    suspension_reason: str | None
+    planned_fix_date: dt.date | None
+    written_off_at: dt.datetime | None
+    working_hours: Decimal | None
+
+
+class LedgerPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[LedgerRowOut]

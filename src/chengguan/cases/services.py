@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from chengguan.catalog.choices import Stage, TimeUnit
 from chengguan.catalog.models import MinorClass
-from chengguan.core import calendar, geo
+from chengguan.core import calendar, clock, geo
 from chengguan.core.errors import Conflict, Invalid
 from chengguan.core.permissions import NotFound, access, can, visible
 from chengguan.grid import selectors as grid_selectors
@@ -69,7 +69,7 @@ STAFF_SOURCES = {
 
 
 def now() -> dt.datetime:
-    return timezone.now()
+    return clock.now()
 
 
 # --- intake ---------------------------------------------------------------------------------------
@@ -214,6 +214,7 @@ def _create_case(actor, data: CaseInput) -> Case:
         reporter_name=(data.reporter_name or "").strip()[:50],
         reporter_phone=(data.reporter_phone or "").strip()[:20],
         status=CaseStatus.REPORTED,
+        created_at=at,
     )
     case.save()
     _enter_stage(case, CaseStatus.REPORTED, at)

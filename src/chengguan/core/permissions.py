@@ -68,7 +68,11 @@ GRANTS: dict[str, frozenset[str]] = {
         _STAFF_READ | {"org.view_person", "core.view_calendaroverride", "core.view_workperiod"}
     ),
     Role.SYSTEM_ADMIN: frozenset(
-        _STAFF_READ | _REGISTRY_ADMIN | {"org.view_person", "org.view_rolegrant", "grid.view_gridlattice"}
+        _STAFF_READ
+        | _REGISTRY_ADMIN
+        | {"org.view_person", "org.view_rolegrant", "grid.view_gridlattice"}
+        # Operations: delivery state of notifications and the schedule of periodic jobs.
+        | {"notify.view_notification", "notify.view_periodicschedule"}
     ),
     Role.SECURITY_ADMIN: frozenset(
         {"org.view_region", "org.view_department", "org.view_rolegrant"}

@@ -6,3 +6,6 @@ class Open311Config(AppConfig):
     name = "chengguan.open311"
     label = "open311"
     verbose_name = _("Open311 接口")
+
+    def ready(self) -> None:
+        from . import policies  # noqa: F401  (registers the chokepoint policies)

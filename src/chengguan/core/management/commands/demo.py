@@ -1,7 +1,9 @@
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from chengguan.cases.models import Case
 from chengguan.demo.build import DEMO_PASSWORD, build_demo
+from chengguan.demo.simulate import simulate
 
 
 class Command(BaseCommand):
@@ -13,12 +15,20 @@ class Command(BaseCommand):
             "--addr", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)"
         )
         parser.add_argument("--seed", type=int, default=7, help="random seed of the synthetic city")
+        parser.add_argument(
+            "--days", type=int, default=30, help="days of cases to simulate (0: none) 模拟天数"
+        )
 
-    def handle(self, *args, no_serve=False, addr="127.0.0.1:8000", seed=7, **options):
+    def handle(self, *args, no_serve=False, addr="127.0.0.1:8000", seed=7, days=30, **options):
+        if not 0 <= days <= 366:
+            raise CommandError("--days 应在 0–366 之间 · --days must be 0–366")
         call_command("migrate", interactive=False, verbosity=0)
         result = build_demo(seed=seed, stdout=self.stdout)
         for line in result.summary:
             self.stdout.write(line)
+        if days and not Case.objects.exists():
+            self.stdout.write(f"模拟最近 {days} 天的案件 · simulating {days} days of cases")
+            simulate(days, stdout=self.stdout)
         self.stdout.write("")
         self.stdout.write(f"登录账号 · logins (密码 password: {DEMO_PASSWORD})")
         for username, who, scope in result.logins:

@@ -134,7 +134,13 @@ class Command(BaseCommand):
         enqueued = enqueue_due() if periodic else []
         stats = deliver_all_pending()
         if backend is not None:
-            call_command("db_worker", batch=True, interval=0, startup_delay=False, **db_options)
+            # db_worker installs its own SIGINT/SIGTERM handlers; put the caller's back afterwards.
+            saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                call_command("db_worker", batch=True, interval=0, startup_delay=False, **db_options)
+            finally:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
         stats += deliver_all_pending()
         self.stdout.write(
             f"worker --once: periodic jobs enqueued {len(enqueued)}; notifications sent {stats.sent}, "
