@@ -70,6 +70,7 @@ class Run:
     errors: int = 0  # no answer: connection error or timeout
     late: int = 0  # paced: requests sent more than 10 ms after their scheduled time
     cpu: dict[str, float] = field(default_factory=dict)  # CPU-seconds by who used them
+    db: dict[str, float] = field(default_factory=dict)  # mean PostgreSQL sessions by state
     target_rate: float | None = None
 
     @property
@@ -326,6 +327,57 @@ class CpuMeter:
         out["everything else"] = max(0.0, busy - sum(out.values()))
         out["wall"] = time.perf_counter() - self.t0
         return out
+
+
+class DbSampler:
+    """Samples pg_stat_activity of the scratch database ten times a second while a loop runs: how
+    many of the server's sessions are running a statement, waiting for a lock held by another
+    transaction, waiting for the WAL to be flushed at commit, or idle inside a transaction (the
+    server is computing between statements while the transaction holds its locks)."""
+
+    def __init__(self, dsn: str, dbname: str):
+        self.dsn, self.dbname = dsn, dbname
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.samples = 0
+        self.totals: dict[str, float] = {}
+        self.stop_event.clear()
+        self.thread = threading.Thread(target=self._run, name="db-sampler", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            deadline = time.monotonic() + 600  # bounded whatever happens to the caller
+            while not self.stop_event.wait(0.1) and time.monotonic() < deadline:
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                    (self.dbname,),
+                ).fetchall()
+                self.samples += 1
+                for state, wtype, wevent in rows:
+                    if state == "active" and wtype == "Lock":
+                        key = f"waiting for a lock ({wevent})"
+                    elif state == "active" and wtype == "IO" and (wevent or "").startswith("WAL"):
+                        key = "flushing WAL (commit)"
+                    elif state == "active":
+                        key = "running a statement"
+                    elif state == "idle in transaction":
+                        key = "idle in transaction"
+                    else:
+                        key = "idle"
+                    self.totals[key] = self.totals.get(key, 0) + 1
+
+    def stop(self) -> dict[str, float]:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(5)
+        n = max(1, self.samples)
+        return {k: v / n for k, v in sorted(self.totals.items(), key=lambda kv: -kv[1])}
 
 
 # --- set-up --------------------------------------------------------------------------------------
@@ -631,6 +683,16 @@ def print_report(args, info, runs, peaks, paced, queries, checks, notes, load_st
         )
     table(head, lines, right=(2, 3, 4, 5, 6))
     say("")
+    say("The server's PostgreSQL sessions during each run (mean number in each state, sampled 10×/s):")
+    states = []
+    for r in runs:
+        for k in r.db:
+            if k not in states:
+                states.append(k)
+    head = ("endpoint", "load", *states)
+    lines = [(r.endpoint, r.mode, *(f"{r.db.get(k, 0):.2f}" for k in states)) for r in runs if r.db]
+    table(head, lines, right=tuple(range(2, 2 + len(states))))
+    say("")
     say("Summary (peak: best closed-loop level; latency: paced at half the peak, from the scheduled time)")
     head = (
         "endpoint",
@@ -653,7 +715,7 @@ def print_report(args, info, runs, peaks, paced, queries, checks, notes, load_st
                 name,
                 "granian WSGI",
                 f"{args.workers}×{args.threads}",
-                "PostgreSQL 15" if "15" in info[2] else "PostgreSQL",
+                args.pg_short,
                 f"{total:,}",
                 f"{errors:,}",
                 f"{peak.rate:,.1f} (C={peak.clients})",
@@ -770,6 +832,18 @@ def main(argv=None) -> None:
             proc = start_server(args, env, tmp / "server.log")
             notes.append(f"The server answered {time.perf_counter() - t_server:.1f} s after it was started.")
             meter = CpuMeter(proc.pid, args.db)
+            sampler = DbSampler(
+                f"host={HOST} port={args.pg_port} user={args.pg_user} dbname={args.db}", args.db
+            )
+
+            def measured(loop, *loop_args) -> Run:
+                meter.start()
+                sampler.start()
+                run = loop(args.port, *loop_args)
+                run.db = sampler.stop()
+                run.cpu = meter.stop()
+                return run
+
             peaks: dict[str, Run] = {}
             paced: dict[str, Run] = {}
             for name, r in reqs.items():
@@ -778,9 +852,7 @@ def main(argv=None) -> None:
                 warm.mode = f"warm-up C={warm.clients}"
                 runs.append(warm)
                 for c in args.levels:
-                    meter.start()
-                    run = closed_loop(args.port, r, c, args.duration, "closed")
-                    run.cpu = meter.stop()
+                    run = measured(closed_loop, r, c, args.duration, "closed")
                     runs.append(run)
                     say(
                         f"  C={c:<3} {run.rate:8.1f} req/s  p50 {run.pct(0.5):6.1f} ms  p99 {run.pct(0.99):7.1f} ms  "
@@ -793,9 +865,7 @@ def main(argv=None) -> None:
                 peaks[name] = peak
                 rate = max(1.0, peak.rate / 2)
                 clients = min(128, max(16, 4 * peak.clients))
-                meter.start()
-                pr = paced_loop(args.port, r, rate, args.paced, clients)
-                pr.cpu = meter.stop()
+                pr = measured(paced_loop, r, rate, args.paced, clients)
                 runs.append(pr)
                 paced[name] = pr
                 say(
@@ -836,7 +906,9 @@ def main(argv=None) -> None:
             tracebacks = log.count("Traceback")
             if tracebacks:
                 checks.append(f"server log: {tracebacks} traceback(s); last lines:\n{log[-2000:]}")
-            info = machine_info(pg_version(admin_dsn))
+            pg = pg_version(admin_dsn)
+            args.pg_short = pg.split(" (", 1)[0].rsplit(".", 1)[0]
+            info = machine_info(pg)
         finally:
             if proc is not None:
                 stop_server(proc, timeout=10)

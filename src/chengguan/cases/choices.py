@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from chengguan.catalog.choices import Stage
+from chengguan.catalog.choices import Stage, Urgency  # noqa: F401  (one urgency for classes and cases)
 from chengguan.org.choices import Role
 
 
@@ -67,11 +67,6 @@ STATUS_STAGE: dict[str, str] = {
     CaseStatus.TO_CHECK: Stage.CHECK,
     CaseStatus.TO_CLOSE: Stage.CLOSE,
 }
-
-
-class Urgency(models.TextChoices):
-    NORMAL = "normal", _("一般")
-    URGENT = "urgent", _("紧急")
 
 
 class CaseAction(models.TextChoices):
