@@ -143,8 +143,7 @@ class Command(BaseCommand):
             # Granian's backpressure counts connections, not requests: a keep-alive connection
             # holds its slot while idle, so a limit near `threads` would leave clients unanswered.
             # Keep the default (backlog / workers); requests beyond `threads` queue in the worker.
-            # Sessions and CSRF are bound to the host header; no WebSocket on WSGI.
-            websockets=False,
+            websockets=False,  # WSGI has none
             log_access=options["access_log"],
             static_path_route=[mount[0]] if mount else None,
             static_path_mount=[mount[1]] if mount else None,
