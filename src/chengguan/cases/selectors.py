@@ -6,9 +6,8 @@ import datetime as dt
 import math
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
-from chengguan.core import geo
+from chengguan.core import clock, geo
 from chengguan.core.errors import Invalid
 from chengguan.core.permissions import access, can, visible
 
@@ -106,7 +105,7 @@ def duplicate_candidates(
     x, y = geo.to_wgs84(lon, lat, crs)
     radius = minor_class.duplicate_radius_m
     dlon, dlat = geo.metres_to_degrees(radius, y)
-    since = (at or timezone.now()) - DUPLICATE_WINDOW
+    since = (at or clock.now()) - DUPLICATE_WINDOW
     candidates = (
         Case.objects.filter(
             minor_class=minor_class,
@@ -119,6 +118,9 @@ def duplicate_candidates(
         )
         .exclude(pk=exclude_id)
         .exclude(duplicate_of__isnull=False)
+        # The box is a square around the circle: only what the offer needs, newest first, bounded.
+        .only("id", "number", "status", "lon", "lat", "created_at")
+        .order_by("-created_at")[:500]
     )
     found = [(c, distance_m(x, y, c.lon, c.lat)) for c in candidates]
     return sorted([(c, d) for c, d in found if d <= radius], key=lambda p: p[1])[:limit]
