@@ -192,10 +192,7 @@ def _idempotent_existing(actor, key: str, fingerprint: str) -> Case | None:
 def _create_case(actor, data: CaseInput) -> Case:
     minor, location, description = _validate_intake(actor, data)
     at = now()
-    year, number = _next_number(at)
     case = Case(
-        number=number,
-        year=year,
         source=data.source,
         minor_class=minor,
         urgency=data.urgency,
@@ -216,9 +213,12 @@ def _create_case(actor, data: CaseInput) -> Case:
         status=CaseStatus.REPORTED,
         created_at=at,
     )
+    stage, limit, deadline = _stage_deadline(case, CaseStatus.REPORTED, at)
+    case.stage_deadline = deadline
+    # The year's number counter is locked until commit: take it as late as possible.
+    case.year, case.number = _next_number(at)
     case.save()
-    _enter_stage(case, CaseStatus.REPORTED, at)
-    case.save()
+    _record_stage(case, stage, CaseStatus.REPORTED, at, limit, deadline)
     event = _event(case, CaseAction.REPORT, actor, "", CaseStatus.REPORTED, at, data={"source": data.source})
     _attach_photos(case, event, data.photos, PhotoKind.BEFORE, actor, at)
     notifications.case_event(case, event)
@@ -264,16 +264,14 @@ def _limit(case: Case, stage: str):
     return limit
 
 
-def _enter_stage(case: Case, status: str, at: dt.datetime, department=None) -> CaseStage | None:
-    stage = STATUS_STAGE.get(status)
-    if stage is None:
-        case.stage_deadline = None
-        case.overdue = False
-        return None
+def _stage_deadline(case: Case, status: str, at: dt.datetime):
+    """(stage, limit, deadline) of the timed stage a case enters with `status`."""
+    stage = STATUS_STAGE[status]
     limit = _limit(case, stage)
-    deadline = calendar.add_working_time(at, limit.amount, limit.unit)
-    case.stage_deadline = deadline
-    case.overdue = False
+    return stage, limit, calendar.add_working_time(at, limit.amount, limit.unit)
+
+
+def _record_stage(case, stage, status, at, limit, deadline, department=None) -> CaseStage:
     return CaseStage.objects.create(
         case=case,
         stage=stage,
@@ -284,6 +282,16 @@ def _enter_stage(case: Case, status: str, at: dt.datetime, department=None) -> C
         limit_amount=limit.amount,
         limit_unit=limit.unit,
     )
+
+
+def _enter_stage(case: Case, status: str, at: dt.datetime, department=None) -> CaseStage | None:
+    case.overdue = False
+    if status not in STATUS_STAGE:
+        case.stage_deadline = None
+        return None
+    stage, limit, deadline = _stage_deadline(case, status, at)
+    case.stage_deadline = deadline
+    return _record_stage(case, stage, status, at, limit, deadline, department)
 
 
 def _end_stage(case: Case, at: dt.datetime, action: str, *, counts: bool = True) -> None:
