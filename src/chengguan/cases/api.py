@@ -76,7 +76,7 @@ def _with_duplicates(case):
 def _report(request, payload: CaseIn, photos):
     from .photos import ingest_photo
 
-    ingested = [ingest_photo(f.read(), filename=f.name) for f in photos]
+    ingested = [ingest_photo(f, filename=f.name) for f in photos]
     data = services.CaseInput(**payload.dict(), photos=ingested)
     key = request.headers.get("Idempotency-Key")
     case, created = services.case_report(request.user, data, idempotency_key=key)
@@ -151,7 +151,7 @@ def _run(request, case_id: int, action: str, body: TransitionIn, photos=()):
     user, version = request.user, _version(request, body)
     from .photos import ingest_photo
 
-    ingested = [ingest_photo(f.read(), filename=f.name) for f in photos]
+    ingested = [ingest_photo(f, filename=f.name) for f in photos]
     with transaction.atomic():
         match action:
             case CaseAction.ACCEPT:
