@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from chengguan.core import clock, geo
 from chengguan.core.errors import Invalid
-from chengguan.core.permissions import access, can, visible
+from chengguan.core.permissions import access, acting_department_ids, can, visible
 
 from .choices import OPEN_STATUSES, TRANSITIONS, CaseStatus, TaskRole, TaskStatus
 from .models import Case, CaseTask
@@ -18,7 +18,9 @@ DUPLICATE_WINDOW = dt.timedelta(days=7)
 
 
 def access_case(user, pk, action: str = "view") -> Case:
-    return access(user, Case, pk, action, queryset=_detail_qs())
+    """One case with everything its detail shows (events, tasks, stages, requests, photos)."""
+    queryset = _detail_qs().prefetch_related("events", "tasks__department", "stages", "requests", "photos")
+    return access(user, Case, pk, action, queryset=queryset)
 
 
 def _detail_qs() -> QuerySet:
@@ -135,9 +137,7 @@ def allowed_actions(user, case: Case) -> list[str]:
             continue
         if rule.department_actor:
             if departments is None:
-                from .services import _actor_department_ids
-
-                departments = set(_actor_department_ids(user))
+                departments = set(acting_department_ids(user))
             tasks = [t for t in case.tasks.all() if t.current and t.department_id in departments]
             role = TaskRole.CO if action.startswith("cohandler") else TaskRole.LEAD
             mine = [t for t in tasks if t.role == role]

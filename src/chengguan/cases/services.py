@@ -17,7 +17,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +24,7 @@ from chengguan.catalog.choices import Stage, TimeUnit
 from chengguan.catalog.models import MinorClass
 from chengguan.core import calendar, clock, geo
 from chengguan.core.errors import Conflict, Invalid
-from chengguan.core.permissions import NotFound, access, can, visible
+from chengguan.core.permissions import NotFound, acting_department_ids, can, visible
 from chengguan.grid import selectors as grid_selectors
 from chengguan.org.choices import Role
 from chengguan.org.models import Department, Region
@@ -335,17 +334,16 @@ class _Transition:
         self.action = action
         self.rule = TRANSITIONS[action]
         self.at = now()
-        # Visible? (404) Then: does a role grant the action? (403)
-        access(actor, Case, case_id, "view")
+        # Visible? (404; the row is locked through the chokepoint) Then: does a role grant it? (403)
+        qs = visible(actor, Case).select_for_update(of=("self",)).select_related("minor_class")
+        try:
+            self.case = qs.get(pk=case_id)
+        except (Case.DoesNotExist, ValueError, TypeError):
+            raise NotFound() from None
         if not can(actor, action, Case):
             raise PermissionDenied(
                 _("您的角色不能执行“%s” · your role cannot do this") % CaseAction(action).label
             )
-        qs = visible(actor, Case).select_for_update(of=("self",)).select_related("minor_class")
-        try:
-            self.case = qs.get(pk=case_id)
-        except Case.DoesNotExist:
-            raise NotFound() from None
         try:
             expected = int(version)
         except (TypeError, ValueError):
@@ -373,7 +371,7 @@ class _Transition:
 
     def department_task(self, role: str | None = None) -> CaseTask:
         """The current task of the actor's department (lead by default)."""
-        departments = _actor_department_ids(self.actor)
+        departments = acting_department_ids(self.actor)
         tasks = CaseTask.objects.select_for_update().filter(
             case=self.case, current=True, department_id__in=departments
         )
@@ -406,16 +404,6 @@ class _Transition:
         self.event = event
         notifications.case_event(self.case, event)
         return self.case
-
-
-def _actor_department_ids(actor) -> list[int]:
-    paths = list(actor.departments.values_list("path", flat=True))
-    if not paths:
-        return []
-    cond = Q()
-    for path in paths:
-        cond |= Q(path__startswith=path)
-    return list(Department.objects.filter(cond).values_list("pk", flat=True))
 
 
 def _require(text: str, code: str, message: str) -> str:
@@ -736,20 +724,30 @@ def case_request_extension(actor, case_id, *, version, amount, unit, reason) -> 
     return request
 
 
+def _decide_pending(t: _Transition, kind: str, approve: bool, note: str) -> CaseRequest:
+    """Lock the case's pending request of `kind` and record the decision."""
+    request = (
+        CaseRequest.objects.select_for_update()
+        .filter(case=t.case, kind=kind, status=RequestStatus.PENDING)
+        .first()
+    )
+    if request is None:
+        message = {
+            RequestKind.EXTENSION: _("没有待审批的延期申请 · no pending extension request"),
+            RequestKind.SUSPENSION: _("没有待审批的挂账申请 · no pending suspension request"),
+        }[kind]
+        raise Conflict("no_pending_request", message)
+    request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+    request.decided_by, request.decided_at, request.decision_note = t.actor, t.at, note
+    request.save()
+    return request
+
+
 @transaction.atomic
 def case_decide_extension(actor, case_id, *, version, approve: bool, note="") -> Case:
     action = CaseAction.EXTEND_APPROVE if approve else CaseAction.EXTEND_DENY
     t = _Transition(actor, case_id, action, version)
-    request = (
-        CaseRequest.objects.select_for_update()
-        .filter(case=t.case, kind=RequestKind.EXTENSION, status=RequestStatus.PENDING)
-        .first()
-    )
-    if request is None:
-        raise Conflict("no_pending_request", _("没有待审批的延期申请 · no pending extension request"))
-    request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
-    request.decided_by, request.decided_at, request.decision_note = actor, t.at, note
-    request.save()
+    request = _decide_pending(t, RequestKind.EXTENSION, approve, note)
     data = {"request": request.pk}
     if approve:
         stage = _open_stage(t.case)
@@ -802,16 +800,7 @@ def case_request_suspension(actor, case_id, *, version, planned_fix_date, reason
 def case_decide_suspension(actor, case_id, *, version, approve: bool, note="") -> Case:
     action = CaseAction.SUSPEND_APPROVE if approve else CaseAction.SUSPEND_DENY
     t = _Transition(actor, case_id, action, version)
-    request = (
-        CaseRequest.objects.select_for_update()
-        .filter(case=t.case, kind=RequestKind.SUSPENSION, status=RequestStatus.PENDING)
-        .first()
-    )
-    if request is None:
-        raise Conflict("no_pending_request", _("没有待审批的挂账申请 · no pending suspension request"))
-    request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
-    request.decided_by, request.decided_at, request.decision_note = actor, t.at, note
-    request.save()
+    request = _decide_pending(t, RequestKind.SUSPENSION, approve, note)
     if not approve:
         return t.commit(None, note=note, data={"request": request.pk}, department=request.department)
     # Approved suspensions leave the active queue and the on-time statistics (as the standard does).

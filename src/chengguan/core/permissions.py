@@ -152,28 +152,32 @@ def registered_models() -> Iterable[type[models.Model]]:
     return tuple(_POLICIES)
 
 
-def _region_ids(user):
-    from chengguan.org.models import Region
-
-    paths = list(user.regions.values_list("path", flat=True))
+def _below(model, paths):
+    """Records of a tree model (`path`) at or below any of `paths`, as an id subquery; None if none."""
     if not paths:
         return None
     cond = Q()
     for path in paths:
         cond |= Q(path__startswith=path)
-    return Region.objects.filter(cond).values("pk")
+    return model.objects.filter(cond).values("pk")
+
+
+def _region_ids(user):
+    from chengguan.org.models import Region
+
+    return _below(Region, list(user.regions.values_list("path", flat=True)))
 
 
 def _department_ids(user):
     from chengguan.org.models import Department
 
-    paths = list(user.departments.values_list("path", flat=True))
-    if not paths:
-        return None
-    cond = Q()
-    for path in paths:
-        cond |= Q(path__startswith=path)
-    return Department.objects.filter(cond).values("pk")
+    return _below(Department, list(user.departments.values_list("path", flat=True)))
+
+
+def acting_department_ids(user) -> list[int]:
+    """The departments a person acts for, each with everything below it."""
+    ids = _department_ids(user)
+    return [] if ids is None else [row["pk"] for row in ids]
 
 
 def jurisdiction_q(user, model: type[models.Model]) -> Q | None:

@@ -21,6 +21,7 @@ archives collapse duplicates by Message-ID).
 
 from __future__ import annotations
 
+import abc
 import logging
 from functools import cache
 
@@ -36,14 +37,15 @@ class PermanentFailure(Exception):
     """Raised by a channel when retrying cannot help (no address, rejected number…)."""
 
 
-class Channel:
+class Channel(abc.ABC):
     """One way of delivering a notification. Subclass, set `name`, implement `send`."""
 
     name: str = ""
     external: bool = False  # reaches outside the system (needs the idempotency reference)
 
+    @abc.abstractmethod
     def send(self, notification) -> None:
-        raise NotImplementedError
+        """Deliver, or raise (PermanentFailure when retrying cannot help)."""
 
 
 class InboxChannel(Channel):
@@ -91,7 +93,7 @@ def message_text(notification) -> str:
 # --- SMS -----------------------------------------------------------------------------------------
 
 
-class SmsBackend:
+class SmsBackend(abc.ABC):
     """An SMS provider adapter (NOTIFY_SMS_BACKEND names a subclass).
 
     `send_sms` returns once the provider accepted the message and raises on failure
@@ -101,8 +103,9 @@ class SmsBackend:
     notification's row lock while it waits.
     """
 
+    @abc.abstractmethod
     def send_sms(self, phone: str, text: str, *, reference: str) -> None:
-        raise NotImplementedError
+        """Hand the message to the provider; raise on failure."""
 
 
 class ConsoleSmsBackend(SmsBackend):
