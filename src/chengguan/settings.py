@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import xstatic.pkg.leaflet as xstatic_leaflet
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from its own static files (no CDN)
+    "django_htmx",  # request.htmx; ships htmx.js itself ({% htmx_script %})
     "django_tasks",
     "django_tasks_db",  # the database is the task queue (claimed with SKIP LOCKED on PostgreSQL)
     "chengguan.core",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "chengguan.notify",
     "chengguan.cases",
     "chengguan.open311",
+    "chengguan.web",  # the pages: login, workbenches, case detail, maps
 ]
 
 MIDDLEWARE = [
@@ -64,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "chengguan.core.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -103,7 +107,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "org.Person"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:landing"  # each role's own workbench (chengguan.web.nav.LANDING)
+LOGOUT_REDIRECT_URL = "web:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -122,6 +128,8 @@ USE_TZ = True
 # --- files --------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+# Leaflet ships as package data (xstatic-leaflet) and is served as static/leaflet/: no CDN.
+STATICFILES_DIRS = [("leaflet", xstatic_leaflet.BASE_DIR)]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/openapi.json", RedirectView.as_view(url="/api/v1/openapi.json", permanent=False)),
     path("open311/v2/", include("chengguan.open311.urls")),  # GeoReport v2 for integrating systems
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the zh-hans / English switch
+    path("", include("chengguan.web.urls")),  # the pages (last: "/" is the role's landing page)
 ]

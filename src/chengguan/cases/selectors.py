@@ -154,3 +154,21 @@ def allowed_actions(user, case: Case) -> list[str]:
 def public_view(case: Case) -> Case:
     """What a reporter sees: a duplicate shows its original's progress."""
     return case.duplicate_of if case.duplicate_of_id else case
+
+
+def access_case_page(user, pk) -> Case:
+    """One case with everything the case detail page shows, in a fixed number of queries whatever
+    its history: events with their department, current and past tasks with their department,
+    stages, requests with their department, photos."""
+    from django.db.models import Prefetch
+
+    from .models import CaseEvent, CaseRequest
+
+    queryset = _detail_qs().prefetch_related(
+        Prefetch("events", queryset=CaseEvent.objects.select_related("department")),
+        Prefetch("tasks", queryset=CaseTask.objects.select_related("department")),
+        "stages",
+        Prefetch("requests", queryset=CaseRequest.objects.select_related("department")),
+        "photos",
+    )
+    return access(user, Case, pk, queryset=queryset)

@@ -1,0 +1,14 @@
+"""The pages' URL map: one module per area under `views/`, each with its own `urlpatterns` and,
+optionally, `NAV` (the links it adds to the navigation bar).
+
+To add an area: write `views/<area>.py` with `urlpatterns` (and `NAV`), then add the module to
+`AREAS` below. Names are in the "web" namespace: `reverse("web:case_detail", args=[id])`.
+"""
+
+from .views import auth, cases, home, maps
+
+app_name = "web"
+
+AREAS = [auth, home, cases, maps]
+
+urlpatterns = [pattern for area in AREAS for pattern in area.urlpatterns]

@@ -1,0 +1,17 @@
+"""Login and logout (Django's views with our templates)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from ..forms import LoginForm
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
