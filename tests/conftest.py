@@ -100,3 +100,13 @@ def client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _catalogue_checked_on_every_use(monkeypatch):
+    """Tests roll their transactions back, which no signal reports: a per-process copy of the
+    catalogue made inside a test must not outlive it. Checking the stamp on every use (rather than
+    every few seconds, as in production) keeps each test's view exact."""
+    from chengguan.catalog import selectors
+
+    monkeypatch.setattr(selectors, "CHECK_SECONDS", 0.0)

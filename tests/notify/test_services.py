@@ -94,6 +94,42 @@ def test_dedupe_key_queues_an_event_once_per_person_and_channel(fake, alice, bob
     assert len(fake.calls) == 2
 
 
+def test_many_recipients_are_queued_in_one_insert_and_deduplicated_per_person(
+    fake, alice, bob, django_assert_num_queries
+):
+    key = "case:42:dispatched:8"
+    with transaction.atomic():
+        queue(alice, dedupe_key=key)  # alice already has this event
+        with django_assert_num_queries(2):  # which are queued already; one INSERT for the rest
+            rows = notify([alice, bob], kind="case_dispatched", title="案件已派遣", dedupe_key=key)
+    assert sorted((r.recipient_id, r.channel) for r in rows) == sorted([(bob.pk, "fake"), (bob.pk, "inbox")])
+    assert Notification.objects.filter(dedupe_key__startswith=key).count() == 4
+    with transaction.atomic():
+        assert notify([], kind="case_dispatched", title="nobody") == []
+
+
+def test_a_row_queued_concurrently_is_skipped_without_breaking_the_transaction(fake, alice, bob):
+    """The SELECT saw no row, but another transaction inserted it before our INSERT: ON CONFLICT
+    DO NOTHING skips it and the caller's transaction goes on."""
+    key = "case:43:dispatched:9"
+    with transaction.atomic():
+        Notification.objects.create(
+            recipient=alice, channel="inbox", kind="k", title="t", dedupe_key=f"{key}|{alice.pk}|inbox"
+        )
+        real_filter = Notification.objects.filter
+
+        def nothing_queued(*args, **kwargs):  # as if the row had not been committed yet
+            return real_filter(pk__in=[])
+
+        Notification.objects.filter = nothing_queued
+        try:
+            notify([alice, bob], kind="case_dispatched", title="案件已派遣", dedupe_key=key)
+        finally:
+            del Notification.objects.filter
+        assert Notification.objects.filter(dedupe_key__startswith=key).count() == 4  # usable
+    assert Notification.objects.filter(dedupe_key=f"{key}|{alice.pk}|inbox", kind="k").exists()
+
+
 def test_long_dedupe_keys_are_hashed(fake, alice):
     key = "x" * 400
     rows = queue(alice, dedupe_key=key)

@@ -52,18 +52,16 @@ def people_for_departments(department_ids, role: str = Role.HANDLER):
 
 
 def _send(people, case, event, kind: str, title: str, body: str = "") -> None:
-    for person in people:
-        if event is not None and person.pk == event.actor_id:
-            continue  # nobody is told about their own action
-        notify(
-            person,
-            kind=kind,
-            title=title,
-            body=body,
-            link=f"/cases/{case.pk}/",
-            subject=case,
-            dedupe_key=f"case:{case.pk}:{kind}:{event.pk if event is not None else ''}",
-        )
+    actor_id = event.actor_id if event is not None else None
+    notify(
+        [person for person in people if person.pk != actor_id],  # nobody is told about their own action
+        kind=kind,
+        title=title,
+        body=body,
+        link=f"/cases/{case.pk}/",
+        subject=case,
+        dedupe_key=f"case:{case.pk}:{kind}:{event.pk if event is not None else ''}",
+    )
 
 
 def case_event(case, event) -> None:
@@ -146,25 +144,23 @@ def stage_overdue(case, stage, *, escalate: bool) -> None:
     else:
         people = people_for_place(case, STAGE_ROLE.get(stage.stage, Role.SHIFT_LEADER))
         kind, title = "case_overdue", _("案件已超期：%s") % title_case
-    for person in people:
-        notify(
-            person,
-            kind=kind,
-            title=title,
-            link=f"/cases/{case.pk}/",
-            subject=case,
-            dedupe_key=f"case:{case.pk}:{kind}:stage:{stage.pk}",
-        )
+    notify(
+        people,
+        kind=kind,
+        title=title,
+        link=f"/cases/{case.pk}/",
+        subject=case,
+        dedupe_key=f"case:{case.pk}:{kind}:stage:{stage.pk}",
+    )
 
 
 def ledger_item_due(case, today) -> None:
     title = _("挂账案件已到计划整改日期：%(n)s %(c)s") % {"n": case.number, "c": case.minor_class.name}
-    for person in people_for_place(case, Role.SHIFT_LEADER):
-        notify(
-            person,
-            kind="ledger_due",
-            title=title,
-            link=f"/cases/{case.pk}/",
-            subject=case,
-            dedupe_key=f"case:{case.pk}:ledger_due:{today.isoformat()}",
-        )
+    notify(
+        people_for_place(case, Role.SHIFT_LEADER),
+        kind="ledger_due",
+        title=title,
+        link=f"/cases/{case.pk}/",
+        subject=case,
+        dedupe_key=f"case:{case.pk}:ledger_due:{today.isoformat()}",
+    )

@@ -125,9 +125,25 @@ class CaseOut(Schema):
     def resolve_minor_class(obj) -> str:
         return f"{obj.minor_class.full_code} {obj.minor_class.name}"
 
+    # A case just reported carries its places as the locate index found them (`_places`): no
+    # query to read back what was written a moment ago.
     @staticmethod
     def resolve_grid(obj):
+        if hasattr(obj, "_places"):
+            return obj._places["grid"]
         return {"id": obj.grid.pk, "code": obj.grid.code} if obj.grid_id else None
+
+    @staticmethod
+    def resolve_community(obj):
+        return obj._places["community"] if hasattr(obj, "_places") else obj.community
+
+    @staticmethod
+    def resolve_street(obj):
+        return obj._places["street"] if hasattr(obj, "_places") else obj.street
+
+    @staticmethod
+    def resolve_district(obj):
+        return obj._places["district"] if hasattr(obj, "_places") else obj.district
 
 
 class CaseDetailOut(CaseOut):

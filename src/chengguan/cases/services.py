@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chengguan.catalog import selectors as catalog_selectors
 from chengguan.catalog.choices import Stage, TimeUnit
-from chengguan.catalog.models import MinorClass
 from chengguan.core import calendar, clock, geo
 from chengguan.core.errors import Conflict, Invalid
-from chengguan.core.permissions import NotFound, acting_department_ids, can, visible
+from chengguan.core.permissions import NotFound, acting_department_ids, can, covers_place, visible
 from chengguan.grid import selectors as grid_selectors
 from chengguan.org.choices import Role
-from chengguan.org.models import Department, Region
+from chengguan.org.models import Department
 
 from . import notifications, routing
 from .choices import (
@@ -111,11 +111,7 @@ def _validate_intake(actor, data: CaseInput):
             _("问题描述不能超过 %(n)d 字（现有 %(m)d 字）· description too long")
             % {"n": MAX_DESCRIPTION, "m": len(description)},
         )
-    minor = (
-        MinorClass.objects.select_related("major__catalog")
-        .filter(pk=data.minor_class_id, active=True, major__catalog__active=True)
-        .first()
-    )
+    minor = catalog_selectors.active_minor_class(data.minor_class_id)
     if minor is None:
         raise Invalid("unknown_class", _("未知或已停用的问题类别 %s · unknown class") % data.minor_class_id)
     try:
@@ -133,18 +129,30 @@ def _validate_intake(actor, data: CaseInput):
             "photo_required", _("“%s”类问题上报须附照片 · this class requires a photo") % minor.name
         )
     if data.source == CaseSource.INSPECTOR:
-        place_ids = [p["id"] for p in (location.community, location.street) if p]
-        if not visible(actor, Region).filter(pk__in=place_ids).exists():
+        chain = [p["id"] for p in (location.community, location.street, location.district) if p]
+        if not covers_place(actor, chain):
             raise Invalid("outside_jurisdiction", _("该位置不在您的责任区域内 · outside your area"))
     return minor, location, description
 
 
 def _next_number(at: dt.datetime) -> tuple[int, str]:
+    """The next number of the year, `yyyymm` + a six-digit sequence (gapless: a rolled-back
+    intake gives its number back). One UPDATE … RETURNING: the year's counter row stays locked
+    until commit, so the caller takes a number as late in its transaction as it can."""
     local = timezone.localtime(at)
-    counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(year=local.year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return local.year, f"{local.year}{local.month:02d}{counter.last:06d}"
+    qn = connection.ops.quote_name
+    sql = (
+        f"UPDATE {qn(CaseNumberCounter._meta.db_table)} SET {qn('last')} = {qn('last')} + 1 "
+        f"WHERE {qn('year')} = %s RETURNING {qn('last')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [local.year])
+        row = cursor.fetchone()
+        if row is None:  # the year's first case: make its counter (a concurrent maker wins quietly)
+            CaseNumberCounter.objects.get_or_create(year=local.year)
+            cursor.execute(sql, [local.year])
+            row = cursor.fetchone()
+    return local.year, f"{local.year}{local.month:02d}{row[0]:06d}"
 
 
 def case_report(actor, data: CaseInput, *, idempotency_key: str | None = None) -> tuple[Case, bool]:
@@ -158,14 +166,14 @@ def case_report(actor, data: CaseInput, *, idempotency_key: str | None = None) -
             raise Invalid("bad_idempotency_key", _("Idempotency-Key 应为 1–128 个字符"))
         fingerprint = data.fingerprint()
         existing = _idempotent_existing(actor, key, fingerprint)
-        if existing is not None:
+        if existing is not None:  # a retry of a request that went through
             return existing, False
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(person=actor, key=key, body_hash=fingerprint)
                 case = _create_case(actor, data)
-                record.case = case
-                record.save(update_fields=["case"])
+                # Written last, with its case: a concurrent request with the same key waits on the
+                # unique index until this commits, then rolls its own case back and finds this one.
+                IdempotencyRecord.objects.create(person=actor, key=key, body_hash=fingerprint, case=case)
                 return case, True
         except IntegrityError:
             existing = _idempotent_existing(actor, key, fingerprint)
@@ -221,6 +229,7 @@ def _create_case(actor, data: CaseInput) -> Case:
     event = _event(case, CaseAction.REPORT, actor, "", CaseStatus.REPORTED, at, data={"source": data.source})
     _attach_photos(case, event, data.photos, PhotoKind.BEFORE, actor, at)
     notifications.case_event(case, event)
+    case._places = {k: getattr(location, k) for k in ("grid", "community", "street", "district")}
     return case
 
 
@@ -253,7 +262,9 @@ def _attach_photos(case, event, photos, kind, actor, at):
 
 
 def _limit(case: Case, stage: str):
-    limit = case.minor_class.limit(stage, case.urgency)
+    # The active catalogue's classes come with their limits loaded; a case of an older one asks.
+    minor = catalog_selectors.active_minor_class(case.minor_class_id) or case.minor_class
+    limit = minor.limit(stage, case.urgency)
     if limit is None:
         raise Conflict(
             "no_time_limit",

@@ -8,4 +8,9 @@ class CatalogConfig(AppConfig):
     verbose_name = _("部件事件分类")
 
     def ready(self) -> None:
-        from . import policies  # noqa: F401
+        from . import (
+            policies,  # noqa: F401
+            signals,
+        )
+
+        signals.connect()

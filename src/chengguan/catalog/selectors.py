@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from chengguan.core.permissions import NotFound, access, visible
 
-from .models import Catalog, MinorClass, StageLimit
+from .models import Catalog, MajorClass, MinorClass, StageLimit
 
 _DIGITS = re.compile(r"^[0-9]+$")
 _LETTERS = re.compile(r"^[a-z]+$")
@@ -70,3 +73,59 @@ def access_minor_class(user, pk, action: str = "view") -> MinorClass:
         Prefetch("limits", queryset=StageLimit.objects.order_by("urgency", "id"))
     )
     return access(user, MinorClass, pk, action, queryset=queryset)
+
+
+# --- the active catalogue, cached per process ------------------------------------------------------
+
+# Other processes' catalogue edits are noticed within this many seconds (a stamp of counts and
+# last-change times, one query); the editing process itself forgets at once (catalog/signals.py).
+# So change catalogue records with save() (the admin and catalog.services do), which stamps
+# `updated_at`; a bare queryset.update() that leaves `updated_at` alone goes unnoticed.
+CHECK_SECONDS = 2.0
+_cache_lock = threading.Lock()
+_cache: dict = {"classes": None, "stamp": None, "checked": 0.0}
+
+
+def _stamp() -> tuple:
+    qn = connection.ops.quote_name
+    parts = [
+        f"SELECT count(*), max({qn('updated_at')}), max(CASE WHEN {qn('active')} THEN {qn('id')} END) "
+        f"FROM {qn(Catalog._meta.db_table)}"
+    ]
+    for model in (MajorClass, MinorClass, StageLimit):
+        parts.append(f"SELECT count(*), max({qn('updated_at')}), 0 FROM {qn(model._meta.db_table)}")
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts))
+        return tuple(tuple(str(v) for v in row) for row in cursor.fetchall())
+
+
+def _load_active_classes() -> dict[int, MinorClass]:
+    return {
+        minor.pk: minor
+        for minor in MinorClass.objects.select_related("major__catalog")
+        .filter(active=True, major__catalog__active=True)
+        .prefetch_related("limits")
+    }
+
+
+def active_minor_class(pk) -> MinorClass | None:
+    """An active class of the active catalogue, with its major class, catalogue and time limits
+    loaded (no query for `.limit()`); None when there is no such class. Served from a per-process
+    copy of the active catalogue: read-only, do not change the instance."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    now = time.monotonic()
+    with _cache_lock:
+        if _cache["classes"] is None or now - _cache["checked"] >= CHECK_SECONDS:
+            stamp = _stamp()
+            if _cache["classes"] is None or stamp != _cache["stamp"]:
+                _cache["classes"], _cache["stamp"] = _load_active_classes(), stamp
+            _cache["checked"] = now
+        return _cache["classes"].get(pk)
+
+
+def forget_active_catalogue() -> None:
+    with _cache_lock:
+        _cache["classes"] = _cache["stamp"] = None

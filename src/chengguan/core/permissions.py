@@ -164,14 +164,30 @@ def _below(model, paths):
 
 def _region_ids(user):
     from chengguan.org.models import Region
+    from chengguan.org.selectors import person_access
 
-    return _below(Region, list(user.regions.values_list("path", flat=True)))
+    return _below(Region, list(person_access(user).region_paths))
 
 
 def _department_ids(user):
     from chengguan.org.models import Department
+    from chengguan.org.selectors import person_access
 
-    return _below(Department, list(user.departments.values_list("path", flat=True)))
+    return _below(Department, list(person_access(user).department_paths))
+
+
+def covers_place(user, region_ids: Iterable[int]) -> bool:
+    """Whether the person's jurisdiction covers a place given as the ids of its region and every
+    region above it (e.g. a located point's community, street and district): the in-memory twin
+    of `visible(user, Region).filter(pk__in=…).exists()` for a chain of ancestors, no query."""
+    from chengguan.org.selectors import person_access
+
+    if user.citywide:
+        return True
+    chain = {str(pk) for pk in region_ids if pk}
+    # A path ends with its own region's id: the person covers the place when one of their own
+    # regions is the place or above it.
+    return any(path.strip("/").rsplit("/", 1)[-1] in chain for path in person_access(user).region_paths)
 
 
 def acting_department_ids(user) -> list[int]:

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -72,7 +72,7 @@ def _channels_for(channels: Iterable[str] | None) -> list[str]:
 
 
 def notify(
-    recipient,
+    recipients,
     *,
     kind: str,
     title: str,
@@ -83,24 +83,28 @@ def notify(
     dedupe_key: str | None = None,
     send_after: datetime | None = None,
 ) -> list[Notification]:
-    """Queue a notification to `recipient` on each channel, inside the caller's transaction.
+    """Queue a notification to each of `recipients` (a person or an iterable of people) on each
+    channel, inside the caller's transaction, in one INSERT.
 
     channels: None → every active channel (NOTIFY_CHANNELS); a list → those of them that are active
     (an unknown name is a ValueError). subject: the record it is about (stored as its model label
     and pk). dedupe_key: the business event ("case:42:dispatched:7"); with it, the same event, person
-    and channel is queued once however often this is called. send_after: deliver no earlier than.
+    and channel is queued once however often this is called (rows already queued are skipped, and a
+    concurrent transaction queueing the same row first is skipped by the unique index: ON CONFLICT
+    DO NOTHING, so the caller's transaction is never broken by it). send_after: deliver no earlier than.
 
-    Returns the rows this call created (not the ones a dedupe_key skipped). Nothing is sent here:
-    after the caller's transaction commits, a `deliver_notifications` task is enqueued.
+    Returns the rows this call queued, not those a dedupe_key skipped (with a dedupe_key their
+    `pk` is not set: read them back by `dedupe_key` if needed). Nothing is sent here: after the
+    caller's transaction commits, a `deliver_notifications` task is enqueued.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError(
             "notify() must run inside the transaction that records the event (wrap it in transaction.atomic)"
         )
+    people = [recipients] if isinstance(recipients, Model) else list(recipients)
     names = _channels_for(channels)
     base = {
-        "recipient": recipient,
         "kind": kind,
         "title": title[:200],
         "body": body,
@@ -109,24 +113,22 @@ def notify(
         "subject_id": subject.pk if subject is not None else None,
         "send_after": send_after or timezone.now(),
     }
-    created: list[Notification] = []
-    for name in names:
-        row = Notification(channel=name, **base)
-        if dedupe_key is None:
-            row.save()
-            created.append(row)
-            continue
-        row.dedupe_key = _row_key(dedupe_key, recipient.pk, name)
-        if Notification.objects.filter(dedupe_key=row.dedupe_key).exists():
-            continue
-        try:
-            # A concurrent transaction may insert the same key first: the savepoint keeps the
-            # caller's transaction usable when the unique index refuses ours.
-            with transaction.atomic():
-                row.save()
-        except IntegrityError:
-            continue
-        created.append(row)
+    rows = [Notification(recipient=person, channel=name, **base) for person in people for name in names]
+    if not rows:
+        return []
+    if dedupe_key is None:
+        created = Notification.objects.bulk_create(rows)
+    else:
+        for row in rows:
+            row.dedupe_key = _row_key(dedupe_key, row.recipient_id, row.channel)
+        queued = set(
+            Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        created = [r for r in rows if r.dedupe_key not in queued]
+        if created:
+            Notification.objects.bulk_create(created, ignore_conflicts=True)
     if created:
         _enqueue_delivery_on_commit(connection)
     return created

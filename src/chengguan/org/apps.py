@@ -8,4 +8,9 @@ class OrgConfig(AppConfig):
     verbose_name = _("组织机构")
 
     def ready(self) -> None:
-        from . import policies  # noqa: F401  (registers the chokepoint policies)
+        from . import (
+            policies,  # noqa: F401  (registers the chokepoint policies)
+            signals,
+        )
+
+        signals.connect()

@@ -176,6 +176,11 @@ class Person(AbstractUser):
         help_text=_("可以处理这些部门及其下级部门的记录"),
     )
 
+    # Changed (by the signals in org/signals.py) whenever the person's roles, regions or
+    # departments change, or any region, department or role is changed: per-process caches of
+    # what a person may do are keyed by it, so a change counts on the very next request.
+    access_stamp = models.BigIntegerField(_("权限版本"), default=0, editable=False)
+
     class Meta:
         verbose_name = _("人员")
         verbose_name_plural = _("人员")
@@ -185,11 +190,11 @@ class Person(AbstractUser):
         return self.full_name or self.username
 
     def role_codes(self) -> frozenset[str]:
-        cached = getattr(self, "_role_codes", None)
-        if cached is None:
-            cached = frozenset(self.roles.values_list("role", flat=True)) if self.pk else frozenset()
-            self._role_codes = cached
-        return cached
+        if not self.pk:
+            return frozenset()
+        from .selectors import person_access
+
+        return person_access(self).roles
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_codes() & set(roles))
