@@ -136,6 +136,8 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # --- maps and grids -----------------------------------------------------------------------------
 # Tile URL template for the map (天地图, an internal tile server…); empty: boundaries on a plain background.
 TILE_URL = env("TILE_URL", "")
+# The attribution the tile provider requires (shown on the map when TILE_URL is set), e.g. "© 天地图".
+TILE_ATTRIBUTION = env("TILE_ATTRIBUTION", "")
 # Unit grid code: 6 county + 3 street + 3 community + 2 (CJ/T 213, 14 digits) or 3 (DB11 / GB/T 47678, 15).
 GRID_CODE_LENGTH = int(env("GRID_CODE_LENGTH", "15"))
 # Generated unit grids: cell side in metres, and pieces smaller than this are merged into a neighbour.

@@ -78,6 +78,21 @@ def live_server(city, django_db_blocker):
         yield server
         server._live_server_modified_settings.disable()
         server.stop()
+        _end_server_sessions()
+
+
+def _end_server_sessions():
+    """The server's request threads are daemons: one still holding a keep-alive socket keeps its
+    PostgreSQL session, and the test database could then not be dropped. End those sessions."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 class Committed:

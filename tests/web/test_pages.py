@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -431,3 +432,20 @@ def test_logged_in_client_is_a_plain_client(people):
     client = Client()
     assert client.login(username="operator_a", password=PASSWORD)
     assert Case.objects.count() >= 0
+
+
+def test_pages_reference_no_external_asset():
+    """Every script, style and image of the pages comes from this server (no CDN)."""
+    import chengguan.web
+
+    root = Path(chengguan.web.__file__).parent
+    external = re.compile(
+        r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|import\s+["']https?:"""
+    )
+    offenders = [
+        str(path.relative_to(root))
+        for path in sorted(root.rglob("*"))
+        if path.suffix in {".html", ".js", ".css"} and external.search(path.read_text(encoding="utf-8"))
+    ]
+    assert not offenders
+    assert (root / "static" / "web" / "map.js").is_file()

@@ -30,7 +30,7 @@ def map_config():
     """The map settings for static/web/map.js, as a JSON <script> (no inline code)."""
     config = {
         "tileUrl": settings.TILE_URL,
-        "tileAttribution": getattr(settings, "TILE_ATTRIBUTION", ""),
+        "tileAttribution": settings.TILE_ATTRIBUTION,
         "boundariesUrl": reverse("web:map_boundaries"),
         "casesUrl": reverse("web:map_cases"),
         "caseUrl": reverse("web:case_detail", args=[0]).replace("/0/", "/{id}/"),
