@@ -138,6 +138,9 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 TILE_URL = env("TILE_URL", "")
 # The attribution the tile provider requires (shown on the map when TILE_URL is set), e.g. "© 天地图".
 TILE_ATTRIBUTION = env("TILE_ATTRIBUTION", "")
+# The coordinate system of those tiles: "wgs84" (also CGCS2000: 天地图, most internal servers) or
+# "gcj02" (Amap, Tencent); the pages shift WGS-84 data onto GCJ-02 tiles (static/web/map.js).
+TILE_CRS = env("TILE_CRS", "wgs84")
 # Unit grid code: 6 county + 3 street + 3 community + 2 (CJ/T 213, 14 digits) or 3 (DB11 / GB/T 47678, 15).
 GRID_CODE_LENGTH = int(env("GRID_CODE_LENGTH", "15"))
 # Generated unit grids: cell side in metres, and pieces smaller than this are merged into a neighbour.

@@ -31,6 +31,7 @@ def map_config():
     config = {
         "tileUrl": settings.TILE_URL,
         "tileAttribution": settings.TILE_ATTRIBUTION,
+        "tileCrs": getattr(settings, "TILE_CRS", "wgs84"),
         "boundariesUrl": reverse("web:map_boundaries"),
         "casesUrl": reverse("web:map_cases"),
         "caseUrl": reverse("web:case_detail", args=[0]).replace("/0/", "/{id}/"),

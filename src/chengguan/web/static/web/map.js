@@ -5,6 +5,13 @@
  *   CgMap.addCases(map, {status: "open"});                  // case points from /map/cases.geojson, coloured by status
  *   CgMap.addCases(map, featureCollection);                 // or points a page already has
  *   CgMap.statusColour("handling");                         // the colour of a status (CSS variable --st-<status>)
+ *   CgMap.toMap(lon, lat);                                   // a WGS-84 point as the map's L.LatLng
+ *   CgMap.crs();                                             // the tiles' system: "wgs84" (default) or "gcj02"
+ *
+ * Data is WGS-84 everywhere (the server stores WGS-84). Tiles in GCJ-02 (Amap, Tencent: setting
+ * TILE_CRS=gcj02) are drawn offset from WGS-84 by up to a few hundred metres, so every point and
+ * boundary is then shifted into GCJ-02 before it is drawn; a position picked on such a map is in
+ * GCJ-02 and is sent with crs=gcj02 (the server converts it back).
  *
  * Settings come from the JSON of {% map_config %} (id "cg-map-config"); status colours come from
  * the CSS variables of app.css, so badges and markers share one palette. An element with
@@ -20,6 +27,47 @@
       cachedConfig = node ? JSON.parse(node.textContent) : {};
     }
     return cachedConfig;
+  }
+
+  /* WGS-84 → GCJ-02, the published formula (the same as chengguan.core.geo.wgs84_to_gcj02). */
+  const GCJ_A = 6378245.0;
+  const GCJ_EE = 0.00669342162296594323;
+  function gcjLat(x, y) {
+    let r = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    r += (20 * Math.sin(y * Math.PI) + 40 * Math.sin(y / 3 * Math.PI)) * 2 / 3;
+    r += (160 * Math.sin(y / 12 * Math.PI) + 320 * Math.sin(y * Math.PI / 30)) * 2 / 3;
+    return r;
+  }
+  function gcjLon(x, y) {
+    let r = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    r += (20 * Math.sin(x * Math.PI) + 40 * Math.sin(x / 3 * Math.PI)) * 2 / 3;
+    r += (150 * Math.sin(x / 12 * Math.PI) + 300 * Math.sin(x / 30 * Math.PI)) * 2 / 3;
+    return r;
+  }
+  function wgs84ToGcj02(lon, lat) {
+    if (lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271) return [lon, lat];
+    const radLat = lat / 180 * Math.PI;
+    const magic = 1 - GCJ_EE * Math.sin(radLat) * Math.sin(radLat);
+    const sqrtMagic = Math.sqrt(magic);
+    const dLat = gcjLat(lon - 105, lat - 35) * 180 / ((GCJ_A * (1 - GCJ_EE)) / (magic * sqrtMagic) * Math.PI);
+    const dLon = gcjLon(lon - 105, lat - 35) * 180 / (GCJ_A / sqrtMagic * Math.cos(radLat) * Math.PI);
+    return [lon + dLon, lat + dLat];
+  }
+
+  function crs() {
+    return config().tileCrs === "gcj02" && config().tileUrl ? "gcj02" : "wgs84";
+  }
+
+  /* A WGS-84 point as a position on this map (shifted into GCJ-02 when the tiles are). */
+  function toMap(lon, lat) {
+    const p = crs() === "gcj02" ? wgs84ToGcj02(lon, lat) : [lon, lat];
+    return L.latLng(p[1], p[0]);
+  }
+
+  function coordsToLatLng(coords) {
+    return toMap(coords[0], coords[1]);
   }
 
   function statusColour(status) {
@@ -44,7 +92,7 @@
       element.classList.add("no-tiles");
     }
     if (opts.lat !== undefined && opts.lon !== undefined) {
-      map.setView([opts.lat, opts.lon], opts.zoom || 16);
+      map.setView(toMap(opts.lon, opts.lat), opts.zoom || 16);
     } else {
       map.setView([0, 0], 2);
     }
@@ -74,6 +122,7 @@
     return fetchJson(config().boundariesUrl + "?" + query(params)).then(function (data) {
       const layer = L.geoJSON(data, {
         style: LEVEL_STYLE[level] || LEVEL_STYLE.grid,
+        coordsToLatLng: coordsToLatLng,
         interactive: level !== "grid",
         onEachFeature: function (feature, lyr) {
           const p = feature.properties || {};
@@ -115,7 +164,7 @@
   /* Case points: a FeatureCollection, or filter params for /map/cases.geojson. Resolves to the layer. */
   function addCases(map, source) {
     const draw = function (data) {
-      return L.geoJSON(data, {pointToLayer: caseMarker}).addTo(map);
+      return L.geoJSON(data, {pointToLayer: caseMarker, coordsToLatLng: coordsToLatLng}).addTo(map);
     };
     if (source && source.type === "FeatureCollection") return Promise.resolve(draw(source));
     return fetchJson(config().casesUrl + "?" + query(source || {})).then(draw);
@@ -148,7 +197,10 @@
     return map;
   }
 
-  window.CgMap = {config: config, create: create, addBoundaries: addBoundaries, addCases: addCases, statusColour: statusColour};
+  window.CgMap = {
+    config: config, create: create, addBoundaries: addBoundaries, addCases: addCases, statusColour: statusColour,
+    toMap: toMap, crs: crs, wgs84ToGcj02: wgs84ToGcj02,
+  };
 
   document.querySelectorAll("[data-map][data-lon][data-lat]").forEach(function (element) {
     element.cgMap = initCaseMap(element);
