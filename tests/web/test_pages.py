@@ -449,3 +449,12 @@ def test_pages_reference_no_external_asset():
     ]
     assert not offenders
     assert (root / "static" / "web" / "map.js").is_file()
+
+
+def test_not_found_and_forbidden_pages_are_the_sites_own(city, client_for, people):
+    client = client_for(people["inspector_b"])
+    case = make_case(city, people, CaseStatus.REPORTED)
+    page = client.get(f"/cases/{case.pk}/")
+    assert page.status_code == 404 and "未找到" in html(page) and case.number not in html(page)
+    forbidden = client_for(people["inspector_a"]).post(f"/cases/{case.pk}/act/accept/", {"accept-version": 1})
+    assert forbidden.status_code == 403 and "无权操作" in html(forbidden)
