@@ -39,11 +39,11 @@ class NavItem:
 # its role's entry, e.g. Role.OPERATOR: ("web:operator_queue", {}).
 LANDING: dict[str, tuple[str, dict]] = {
     Role.INSPECTOR: ("web:workbench", {"role": Role.INSPECTOR}),
-    Role.OPERATOR: ("web:workbench", {"role": Role.OPERATOR}),
-    Role.SHIFT_LEADER: ("web:workbench", {"role": Role.SHIFT_LEADER}),
-    Role.DISPATCHER: ("web:workbench", {"role": Role.DISPATCHER}),
-    Role.HANDLER: ("web:workbench", {"role": Role.HANDLER}),
-    Role.LEADER: ("web:workbench", {"role": Role.LEADER}),
+    Role.OPERATOR: ("web:desk", {}),
+    Role.SHIFT_LEADER: ("web:desk", {}),
+    Role.DISPATCHER: ("web:desk", {}),
+    Role.HANDLER: ("web:department", {}),
+    Role.LEADER: ("web:command", {}),
     Role.SYSTEM_ADMIN: ("admin:index", {}),
     Role.SECURITY_ADMIN: ("admin:index", {}),
     Role.AUDITOR: ("admin:index", {}),
