@@ -16,7 +16,7 @@ from .conftest import NetworkGuard, is_local
 pytestmark = pytest.mark.browser
 
 LANDINGS = {
-    "inspector_a": "/workbench/inspector/",
+    "inspector_a": "/inspector/",
     "operator_a": "/workbench/operator/",
     "shiftlead_a": "/workbench/shift_leader/",
     "dispatcher_a": "/workbench/dispatcher/",
