@@ -34,6 +34,9 @@ class Command(BaseCommand):
         for username, who, scope in result.logins:
             self.stdout.write(f"  {username:<22} {who}  [{scope}]")
         self.stdout.write("")
+        self.stdout.write(f"工作台 · pages:    http://{addr}/login/   (each role lands on its own workbench)")
+        self.stdout.write(f"指挥大屏 · wall:   http://{addr}/command/")
+        self.stdout.write(f"公众 · public:     http://{addr}/public/report/   http://{addr}/public/lookup/")
         self.stdout.write(f"管理后台 · admin:  http://{addr}/admin/   (sysadmin / secadmin / auditor)")
         self.stdout.write(f"接口文档 · API:    http://{addr}/api/v1/docs")
         if not no_serve:
