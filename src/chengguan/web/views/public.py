@@ -117,6 +117,8 @@ def lookup(request):
                 not_found, status = True, 404
             else:
                 timeline = case_selectors.public_timeline(found)
+            # The phone digits are not echoed back into the page.
+            form = LookupForm(initial={"number": form.cleaned_data["number"]})
         else:
             status = 422
     else:
