@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "chengguan.catalog",
     "chengguan.notify",
     "chengguan.cases",
+    "chengguan.evaluation",  # indicators, composite scores, snapshots (考核)
     "chengguan.open311",
     "chengguan.web",  # the pages: login, workbenches, case detail, maps
 ]
