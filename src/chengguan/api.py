@@ -12,6 +12,7 @@ from chengguan.cases.api import router as cases_router
 from chengguan.cases.photos import PhotoError
 from chengguan.catalog.api import router as catalog_router
 from chengguan.core.errors import ServiceError
+from chengguan.evaluation.api import router as evaluation_router
 from chengguan.grid.api import router as grid_router
 from chengguan.notify.api import router as notify_router
 from chengguan.org.api import router as org_router
@@ -29,6 +30,7 @@ api.add_router("/grid/", grid_router)
 api.add_router("/catalog/", catalog_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/notify/", notify_router)
+api.add_router("/evaluation/", evaluation_router)
 
 
 def _error(request, status: int, code: str, message: str, detail=None):
