@@ -17,11 +17,11 @@ pytestmark = pytest.mark.browser
 
 LANDINGS = {
     "inspector_a": "/inspector/",
-    "operator_a": "/workbench/operator/",
-    "shiftlead_a": "/workbench/shift_leader/",
-    "dispatcher_a": "/workbench/dispatcher/",
-    "handler_a": "/workbench/handler/",
-    "leader": "/workbench/leader/",
+    "operator_a": "/desk/reported/",
+    "shiftlead_a": "/desk/to_register/",
+    "dispatcher_a": "/desk/to_dispatch/",
+    "handler_a": "/department/to_sign/",
+    "leader": "/command/",
     "sysadmin": "/admin/",
 }
 

@@ -28,12 +28,12 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 LANDINGS = {
-    "inspector_a": "/inspector/",
-    "operator_a": "/workbench/operator/",
-    "shiftlead_a": "/workbench/shift_leader/",
-    "dispatcher_a": "/workbench/dispatcher/",
-    "handler_a": "/workbench/handler/",
-    "leader": "/workbench/leader/",
+    "inspector_a": "/workbench/inspector/",
+    "operator_a": "/desk/",
+    "shiftlead_a": "/desk/",
+    "dispatcher_a": "/desk/",
+    "handler_a": "/department/",
+    "leader": "/command/",
     "sysadmin": "/admin/",
     "secadmin": "/admin/",
     "auditor": "/admin/",
@@ -73,7 +73,7 @@ def test_each_role_lands_on_its_own_workbench(client, people, username):
     assert response.status_code == 302 and response["Location"] == "/"
     landing = client.get("/")
     assert landing.status_code == 302 and landing["Location"] == LANDINGS[username]
-    assert client.get(LANDINGS[username]).status_code == 200
+    assert client.get(LANDINGS[username], follow=True).status_code == 200
 
 
 def test_a_person_without_a_role_is_told_so(client_for, people):
@@ -95,8 +95,8 @@ def test_logout_is_a_post_and_ends_the_session(client_for, people):
 
 def test_navigation_offers_only_the_pages_of_the_persons_roles(client_for, people):
     operator = html(client_for(people["operator_a"]).get("/workbench/operator/"))
-    assert 'href="/workbench/operator/"' in operator
-    assert 'href="/workbench/dispatcher/"' not in operator and 'href="/admin/"' not in operator
+    assert 'href="/desk/"' in operator
+    assert 'href="/department/"' not in operator and 'href="/admin/"' not in operator
     assert (
         "operator_a" in operator and 'action="/logout/"' in operator and 'action="/i18n/setlang/"' in operator
     )
@@ -105,8 +105,9 @@ def test_navigation_offers_only_the_pages_of_the_persons_roles(client_for, peopl
     both = people["operator_a"]
     both.roles.add(RoleGrant.objects.get(role=Role.DISPATCHER))
     both = Person.objects.get(pk=both.pk)
-    assert [item.url() for item in nav_items(both)] == ["/workbench/operator/", "/workbench/dispatcher/"]
-    assert landing_url(both) == "/workbench/dispatcher/"  # ROLE_ORDER: the dispatcher's page first
+    # One link per page: both roles' workbenches are the desk.
+    assert [item.url() for item in nav_items(both)] == ["/desk/", "/command/", "/ledger/", "/grids/"]
+    assert landing_url(both) == "/desk/"
 
 
 def test_a_workbench_of_another_role_is_not_found(client_for, people):

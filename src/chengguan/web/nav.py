@@ -38,7 +38,7 @@ class NavItem:
 # Where each role lands after login (a URL name and its arguments). A page built later replaces
 # its role's entry, e.g. Role.OPERATOR: ("web:operator_queue", {}).
 LANDING: dict[str, tuple[str, dict]] = {
-    Role.INSPECTOR: ("web:inspector_tasks", {}),
+    Role.INSPECTOR: ("web:workbench", {"role": Role.INSPECTOR}),
     Role.OPERATOR: ("web:desk", {}),
     Role.SHIFT_LEADER: ("web:desk", {}),
     Role.DISPATCHER: ("web:desk", {}),
@@ -79,4 +79,14 @@ def nav_items(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
     items = [item for area in AREAS for item in getattr(area, "NAV", ())]
-    return sorted((i for i in items if i.allowed(user)), key=lambda i: i.order)
+    allowed = sorted((i for i in items if i.allowed(user)), key=lambda i: i.order)
+    # One link per page: a role's workbench link and the page's own link may lead to the same
+    # place (LANDING points at the page); the first in order wins.
+    seen: set[str] = set()
+    unique = []
+    for item in allowed:
+        url = item.url()
+        if url not in seen:
+            seen.add(url)
+            unique.append(item)
+    return unique

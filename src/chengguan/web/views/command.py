@@ -100,7 +100,7 @@ def panel(request, name: str):
     return render(request, f"web/command/_{name}.html", context)
 
 
-NAV = [NavItem(label=_("指挥大屏"), url_name="web:command", allowed=_allowed, order=60, key="command")]
+NAV = [NavItem(label=_("指挥大屏"), url_name="web:command", allowed=_allowed, order=7, key="command")]
 
 urlpatterns = [
     path("command/", command, name="command"),

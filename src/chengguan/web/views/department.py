@@ -84,9 +84,7 @@ def inbox(request, tab: str):
     )
 
 
-NAV = [
-    NavItem(label=_("部门收件箱"), url_name="web:department", allowed=_allowed, order=20, key="department")
-]
+NAV = [NavItem(label=_("部门收件箱"), url_name="web:department", allowed=_allowed, order=6, key="department")]
 
 urlpatterns = [
     path("department/", inbox_home, name="department"),

@@ -49,7 +49,7 @@ BULK_SERVICES = {
 
 def _queue_or_404(user, key: str):
     queue = selectors.DESK_QUEUE_BY_KEY.get(key)
-    if queue is None or not can(user, "view", Case) or not queue.allows(user):
+    if queue is None or not _desk_allowed(user) or not queue.allows(user):
         raise Http404
     return queue
 
@@ -58,9 +58,9 @@ def _queue_or_404(user, key: str):
 @require_GET
 def desk(request):
     """The first queue this person may use."""
-    queues = selectors.desk_queues(request.user)
-    if not queues or not can(request.user, "view", Case):
+    if not _desk_allowed(request.user):
         raise Http404
+    queues = selectors.desk_queues(request.user)
     return redirect("web:desk_queue", key=queues[0].key)
 
 
@@ -228,9 +228,7 @@ def _desk_allowed(user) -> bool:
 
 
 NAV = [
-    NavItem(
-        label=gettext_lazy("受理派遣台"), url_name="web:desk", allowed=_desk_allowed, order=20, key="desk"
-    )
+    NavItem(label=gettext_lazy("受理派遣台"), url_name="web:desk", allowed=_desk_allowed, order=5, key="desk")
 ]
 
 urlpatterns = [

@@ -3,6 +3,8 @@ summary counts, and the Excel export of the same filters (cases/ledger.py does t
 
 from __future__ import annotations
 
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -77,7 +79,7 @@ def ledger_export(request):
         messages.error(request, exc.message)
         return redirect("web:ledger")
     return FileResponse(
-        iter([data]),
+        io.BytesIO(data),
         as_attachment=True,
         filename=case_ledger.ledger_filename(),
         content_type=case_ledger.XLSX_CONTENT_TYPE,
