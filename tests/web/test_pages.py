@@ -28,7 +28,7 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 LANDINGS = {
-    "inspector_a": "/workbench/inspector/",
+    "inspector_a": "/inspector/",
     "operator_a": "/desk/",
     "shiftlead_a": "/desk/",
     "dispatcher_a": "/desk/",

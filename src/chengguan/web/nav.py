@@ -38,7 +38,7 @@ class NavItem:
 # Where each role lands after login (a URL name and its arguments). A page built later replaces
 # its role's entry, e.g. Role.OPERATOR: ("web:operator_queue", {}).
 LANDING: dict[str, tuple[str, dict]] = {
-    Role.INSPECTOR: ("web:workbench", {"role": Role.INSPECTOR}),
+    Role.INSPECTOR: ("web:inspector_tasks", {}),
     Role.OPERATOR: ("web:desk", {}),
     Role.SHIFT_LEADER: ("web:desk", {}),
     Role.DISPATCHER: ("web:desk", {}),
