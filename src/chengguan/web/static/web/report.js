@@ -344,7 +344,7 @@
     CgMap.addBoundaries(map, {level: cfg.boundaries || "street", fit: true})
       .catch(function () {})
       .then(function () {
-        if (pin) map.setView(pin.getLatLng(), 17);
+        if (pin) map.setView(pin.getLatLng(), 17, {animate: false});
         mapEl.dataset.ready = "1";
       });
     map.on("click", function (e) { setPlace(e.latlng.lng, e.latlng.lat, CgMap.crs(), e.latlng); });
@@ -361,7 +361,7 @@
       if (locText) locText.textContent = T.locating;
       navigator.geolocation.getCurrentPosition(function (pos) {
         setPlace(pos.coords.longitude, pos.coords.latitude, "wgs84");
-        if (map && pin) map.setView(pin.getLatLng(), 17);
+        if (map && pin) map.setView(pin.getLatLng(), 17, {animate: false});
       }, function () {
         if (locText) locText.textContent = window.isSecureContext ? T.locateFailed : T.locateHttps;
       }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 30000});
