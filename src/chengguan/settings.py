@@ -107,6 +107,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache that every server process shares: the public pages' rate limits and one-time form
+# keys must count across workers. A table in the project's own database (created by migration
+# core 0003), so neither the demo nor a single-machine bureau needs another service.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "chengguan_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+
 AUTH_USER_MODEL = "org.Person"
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:landing"  # each role's own workbench (chengguan.web.nav.LANDING)

@@ -180,7 +180,8 @@ def test_a_case_is_found_by_number_and_the_last_four_phone_digits(
 ):
     case = public_case(city)
     services.case_accept(people["operator_a"], case.pk, version=case.version, note=f"已联系{NAME}")
-    with django_assert_max_num_queries(4):
+    # the case, its events, and the rate-limit counter in the shared database cache (≤ 3 statements)
+    with django_assert_max_num_queries(7):
         response = client.post("/public/lookup/", {"number": case.number, "phone_last4": PHONE[-4:]})
     assert response.status_code == 200
     page = html(response)
@@ -298,3 +299,17 @@ def test_the_public_map_page_and_boundaries_need_no_login(client, city):
 def test_public_class_search_in_chinese_and_pinyin(client, q):
     names = [r["name"] for r in client.get(f"/public/classes.json?q={q}").json()["results"]]
     assert "暴露垃圾" in names
+
+
+def test_rate_limits_count_in_the_database_so_every_worker_sees_them(client):
+    """The counters and one-time keys are rows of the shared cache table, not one process's memory:
+    several server workers count one allowance and see one claimed key."""
+    from django.db import connection
+
+    client.get("/public/lookup/")
+    client.post("/public/lookup/", {"number": "202601000001", "phone_last4": "0000"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM chengguan_cache WHERE cache_key LIKE %s", ["%cg:rl:public_lookup:%"]
+        )
+        assert cursor.fetchone()[0] == 1

@@ -6,9 +6,9 @@ scope → (attempts, seconds), over the defaults below). The client address is `
 the header named by `CLIENT_IP_HEADER` (e.g. "HTTP_X_REAL_IP") when the site runs behind a
 reverse proxy that sets it; without it every visitor behind the proxy shares one allowance.
 
-The counters live in the default cache. With Django's default (local memory) each server process
-counts on its own, so the effective limit is the limit times the number of processes; configure
-a shared cache (`CACHES`: database or Redis) where that matters.
+The counters and keys live in the default cache, which the project's settings make a table in
+its own database, shared by every server process (a per-process cache would multiply the limit
+by the number of workers and let a double submit landing on two workers make two cases).
 """
 
 from __future__ import annotations
