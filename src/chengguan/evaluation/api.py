@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from chengguan.core.permissions import can
 
@@ -138,7 +138,7 @@ def publish(request, payload: PublishIn):
     """Publish a finished period (version 1)."""
     _require(request.user, "publish")
     snapshot = services.publish_period(parse_period(payload.period), actor=request.user)
-    return 201, _snapshot_out(snapshot)
+    return Status(201, _snapshot_out(snapshot))
 
 
 @router.post("/snapshots/recompute", response={201: SnapshotOut, **ERRORS})
@@ -149,4 +149,4 @@ def recompute(request, payload: RecomputeIn):
     snapshot = services.recompute_period(
         parse_period(payload.period), actor=request.user, reason=payload.reason
     )
-    return 201, _snapshot_out(snapshot)
+    return Status(201, _snapshot_out(snapshot))
