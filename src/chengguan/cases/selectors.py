@@ -25,7 +25,7 @@ from .choices import (
     TaskRole,
     TaskStatus,
 )
-from .models import Case, CaseEvent, CaseRequest, CaseStage, CaseTask, RoutingRule
+from .models import Case, CaseEvent, CaseRequest, CaseStage, CaseTask
 
 DUPLICATE_WINDOW = dt.timedelta(days=7)
 
@@ -358,51 +358,10 @@ def desk_rows(
 
 def routed_departments(cases) -> dict[int, object]:
     """{case id: the department the routing rules send it to (or None)} for a page of cases, in two
-    queries: the same precedence as `routing.route()` (most specific rule, then the class's default
-    kind of department in the street, the district, the city), evaluated in memory."""
-    from chengguan.org.models import Department
+    queries (`routing.route_cases`: the same rules the dispatch service applies)."""
+    from .routing import route_cases
 
-    cases = list(cases)
-    if not cases:
-        return {}
-    class_ids = {c.minor_class_id for c in cases}
-    region_ids = {c.street_id for c in cases} | {c.district_id for c in cases}
-    rules = {
-        (r.minor_class_id, r.region_id): r.department
-        for r in RoutingRule.objects.filter(
-            Q(minor_class_id__in=class_ids) | Q(minor_class__isnull=True),
-            Q(region_id__in=region_ids) | Q(region__isnull=True),
-            department__active=True,
-        ).select_related("department")
-    }
-    kinds = {c.minor_class.default_department_kind for c in cases}
-    by_kind: dict[str, list] = {}
-    for dept in Department.objects.filter(kind__in=kinds, active=True).order_by("code"):
-        by_kind.setdefault(dept.kind, []).append(dept)
-    out = {}
-    for case in cases:
-        found = None
-        for key in (
-            (case.minor_class_id, case.street_id),
-            (case.minor_class_id, case.district_id),
-            (case.minor_class_id, None),
-            (None, case.street_id),
-            (None, case.district_id),
-            (None, None),
-        ):
-            if key in rules:
-                found = rules[key]
-                break
-        if found is None:
-            candidates = by_kind.get(case.minor_class.default_department_kind, [])
-            for place in (case.street_id, case.district_id, None):
-                found = next((d for d in candidates if d.region_id == place), None)
-                if found is not None:
-                    break
-            if found is None and candidates:
-                found = candidates[0]
-        out[case.pk] = found
-    return out
+    return route_cases(cases)
 
 
 # --- the department inbox -----------------------------------------------------------------------------
