@@ -45,7 +45,8 @@ class DepartmentKind(models.TextChoices):
 
 
 class Role(models.TextChoices):
-    """The roles of the standard workflow plus the three separated administrators (三权分立)."""
+    """The roles of the standard workflow, the three separated administrators (三权分立), and the
+    grid assessment team and rectification office (整治办)."""
 
     INSPECTOR = "inspector", _("监督员")
     OPERATOR = "operator", _("受理员")
@@ -56,6 +57,9 @@ class Role(models.TextChoices):
     SYSTEM_ADMIN = "system_admin", _("系统管理员")
     SECURITY_ADMIN = "security_admin", _("安全管理员")
     AUDITOR = "auditor", _("审计员")
+    # Grid assessment (网格化检查考核, M2a): the assessment team and the rectification office.
+    ASSESSOR = "assessor", _("考核员")
+    RECTIFICATION = "rectification", _("整治办")
 
 
 class GridDuty(models.TextChoices):
