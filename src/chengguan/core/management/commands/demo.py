@@ -1,7 +1,12 @@
+import datetime as dt
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from chengguan.cases.models import Case
+from chengguan.core import clock
+from chengguan.core.errors import ServiceError
 from chengguan.demo.build import DEMO_PASSWORD, build_demo
 from chengguan.demo.simulate import simulate
 
@@ -29,6 +34,7 @@ class Command(BaseCommand):
         if days and not Case.objects.exists():
             self.stdout.write(f"模拟最近 {days} 天的案件 · simulating {days} days of cases")
             simulate(days, stdout=self.stdout)
+        self._evaluation()
         self.stdout.write("")
         self.stdout.write(f"登录账号 · logins (密码 password: {DEMO_PASSWORD})")
         for username, who, scope in result.logins:
@@ -41,3 +47,25 @@ class Command(BaseCommand):
         self.stdout.write(f"接口文档 · API:    http://{addr}/api/v1/docs")
         if not no_serve:
             call_command("runserver", addr, use_reloader=False, insecure_serving=True)
+
+    def _evaluation(self) -> None:
+        """Scores need their configuration, and the figures their per-day aggregates: what the
+        worker's jobs keep up to date is done once here, so the evaluation pages show the
+        simulated month at once; the month before today is published if it has cases."""
+        from chengguan.evaluation import services as evaluation
+        from chengguan.evaluation.periods import month_of
+
+        evaluation.load_scoring()
+        settled = 0
+        while batch := evaluation.settle_due():
+            settled += len(batch)
+        folded = evaluation.fold_events()
+        self.stdout.write(f"评价汇总 · evaluation: {settled} 天已结算 days settled, {folded}")
+        first_of_month = timezone.localdate(clock.now()).replace(day=1)
+        last_month = month_of(first_of_month - dt.timedelta(days=1))
+        if Case.objects.filter(created_at__lt=clock.now().replace(day=1)).exists():
+            try:
+                evaluation.publish_period(last_month)
+                self.stdout.write(f"  {last_month.key} 已发布 · published")
+            except ServiceError as exc:  # published by an earlier run
+                self.stdout.write(f"  {exc.message}")
