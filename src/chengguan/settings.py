@@ -35,6 +35,9 @@ VAR_DIR = Path(env("CHENGGUAN_VAR_DIR", str(Path.cwd() / "var"))).resolve()
 DEBUG = env_bool("DEBUG", False)
 # The demo key is only a default for a machine that serves 127.0.0.1; production must set SECRET_KEY.
 SECRET_KEY = env("SECRET_KEY", "chengguan-demo-insecure-key-set-SECRET_KEY-in-production")
+# The key personal data is encrypted with at rest (32 bytes, base64url; see core/crypto.py). Unset:
+# derived from SECRET_KEY, which `chengguan check --deploy` reports (chengguan.W002).
+DATA_KEY = env("DATA_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
