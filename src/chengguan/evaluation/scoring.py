@@ -11,6 +11,8 @@ neither rewarded nor punished for it. No component with a value: no score, no gr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from .choices import Transform
@@ -87,3 +89,51 @@ def assign_ranks(rows: list, key=lambda r: r.score) -> None:
     for row in rows:
         if key(row) is None:
             row.rank = None
+
+
+# --- extension point: components other apps add to the composite -------------------------------------
+#
+# An app whose own results count in an object's composite score (the grid assessment, 网格化检查考核)
+# registers a source: `source(object_type, first_day, last_day, object_ids)` returns an
+# `ExtraComponent` (its weight taken from the app's own configuration in force on the first day)
+# or None when it has nothing for that object type. `selectors.score()` asks every source once
+# per object type and period and blends each object's case composite with the components.
+
+
+@dataclass(frozen=True)
+class ExtraComponent:
+    code: str
+    share: Decimal  # the part of the composite it takes, 0–1 (0.20 = 20 %)
+    scores: dict  # object id → 0–100; an object without one is scored without this component
+    config: dict = field(default_factory=dict)  # what configuration was used (kept with snapshots)
+
+
+_EXTRA_SOURCES: list[Callable] = []
+
+
+def register_extra_component(source: Callable) -> None:
+    if source not in _EXTRA_SOURCES:
+        _EXTRA_SOURCES.append(source)
+
+
+def extra_components(object_type: str, first_day: dt.date, last_day: dt.date, ids) -> list[ExtraComponent]:
+    found = (source(object_type, first_day, last_day, list(ids)) for source in _EXTRA_SOURCES)
+    return [c for c in found if c is not None and c.share > 0]
+
+
+def with_extras(score: Decimal | None, object_id: int, extras: list[ExtraComponent]) -> Decimal | None:
+    """The composite with the extra components: Σ share·component + (1 − Σ shares)·case composite,
+    over the parts that have a value (weights rescaled, as for a rate with nothing to count)."""
+    parts = [(c.share, Decimal(c.scores[object_id])) for c in extras if c.scores.get(object_id) is not None]
+    if not parts:
+        return score
+    if score is not None:
+        parts.append((max(Decimal(0), 1 - sum(s for s, _v in parts)), score))
+    weights = sum(s for s, _v in parts)
+    if not weights:
+        return score
+    return (sum(s * v for s, v in parts) / weights).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def extras_config(extras: list[ExtraComponent]) -> dict:
+    return {c.code: {"share": str(c.share), **c.config} for c in extras}

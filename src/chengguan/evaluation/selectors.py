@@ -245,11 +245,13 @@ def score(rows: list[ObjectFigures], object_type: str, period: Period) -> dict:
     day; returns which records were used."""
     scheme = scoring.scheme_for(object_type, period.first)
     scale = scoring.scale_for(period.first)
+    extras = scoring.extra_components(object_type, period.first, period.last, [r.object_id for r in rows])
     for row in rows:
-        row.score = scoring.composite(row.figures, scheme)
+        row.score = scoring.with_extras(scoring.composite(row.figures, scheme), row.object_id, extras)
         row.grade = scoring.grade_of(row.score, scale)
     scoring.assign_ranks(rows)
     return {
+        **({"extras": scoring.extras_config(extras)} if extras else {}),
         "scheme": scheme.pk if scheme else None,
         "scheme_effective_from": scheme.effective_from.isoformat() if scheme else None,
         "grade_scale": scale.pk if scale else None,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chengguan.core.models import AuditedModel
@@ -180,6 +181,9 @@ class Person(AbstractUser):
     # departments change, or any region, department or role is changed: per-process caches of
     # what a person may do are keyed by it, so a change counts on the very next request.
     access_stamp = models.BigIntegerField(_("权限版本"), default=0, editable=False)
+    # When the password was last set (`set_password`): staff passwords expire after
+    # PASSWORD_MAX_AGE_DAYS (org/passwords.py) and an expired one must be changed after login.
+    password_changed_at = models.DateTimeField(_("密码修改时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("人员")
@@ -188,6 +192,18 @@ class Person(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.username
+
+    def set_password(self, raw_password) -> None:
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    def check_password(self, raw_password) -> bool:
+        # A successful check may re-hash the password with a newer hasher (set_password):
+        # that is not a change of password and must not restart its expiry.
+        changed_at = self.password_changed_at
+        result = super().check_password(raw_password)
+        self.password_changed_at = changed_at
+        return result
 
     def role_codes(self) -> frozenset[str]:
         if not self.pk:
@@ -198,6 +214,29 @@ class Person(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_codes() & set(roles))
+
+
+class UserSession(models.Model):
+    """One logged-in session of a person: the index from people to their sessions, so that a
+    disabled account's sessions and the sessions an administrator ends can be found and deleted
+    (Django's session store is keyed by session only). Written at login, removed at logout;
+    managed through `chengguan.org.sessions`."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="sessions"
+    )
+    session_key = models.CharField(_("会话"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("登录时间"), default=timezone.now, editable=False)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True, editable=False)
+    user_agent = models.CharField(_("浏览器"), max_length=200, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class ApiToken(AuditedModel):
