@@ -392,3 +392,69 @@ def drilldown(user, object_type: str, object_id: int, period: Period, code: str,
         "denominator": den,
         "terms": out,
     }
+
+
+# --- pages: drill-down by region, one object, trends -------------------------------------------------------
+
+CHILD_TYPE = {
+    ObjectType.DISTRICT: ObjectType.STREET,
+    ObjectType.STREET: ObjectType.COMMUNITY,
+    ObjectType.COMMUNITY: ObjectType.GRID,
+}
+
+
+def child_ids(user, object_type: str, parent_id: int) -> list[int]:
+    """The ids of the regions (or grids) directly below a region that the person may see."""
+    child = CHILD_TYPE.get(object_type)
+    if child is None:
+        return []
+    if child == ObjectType.GRID:
+        return list(visible(user, UnitGrid).filter(community_id=parent_id).values_list("pk", flat=True))
+    return list(visible(user, Region).filter(level=child, parent_id=parent_id).values_list("pk", flat=True))
+
+
+def region_parents(obj) -> list[tuple[str, int, str]]:
+    """(object type, id, name) of the regions above a region or grid, top first."""
+    out = []
+    if isinstance(obj, UnitGrid):
+        region = Region.objects.filter(pk=obj.community_id).first()
+    else:
+        region = obj.parent
+    while region is not None:
+        out.append((region.level, region.pk, region.name))
+        region = region.parent
+    return list(reversed(out))
+
+
+def object_trend(
+    user, object_type: str, object_id: int, last: Period, *, months: int = 12, now=None
+) -> list[tuple[Period, ObjectFigures, Snapshot | None]]:
+    """The object's figures month by month up to the month of `last` (published months from their
+    current snapshot, the others live), oldest first; months not begun yet are left out."""
+    from .periods import month_of
+
+    obj = access_object(user, object_type, object_id)
+    name = str(obj) if object_type in PERSON_TYPES else getattr(obj, "name", None) or obj.code
+    today = counters.local_day(now or clock.now())
+    periods = []
+    month = month_of(last.last)
+    for _i in range(months):
+        if month.first <= today:
+            periods.append(month)
+        month = month_of(month.first - dt.timedelta(days=1))
+    published = {
+        s.period: s for s in Snapshot.objects.filter(period__in=[p.key for p in periods], current=True)
+    }
+    out = []
+    for period in reversed(periods):
+        snapshot = published.get(period.key)
+        if snapshot is not None:
+            rows = snapshot_figures(snapshot, object_type, [object_id])
+        else:
+            rows = compute(object_type, period, [(object_id, name)], now=now)
+            score(rows, object_type, period)
+            for row in rows:
+                row.rank = None  # a rank among one object means nothing
+        if rows:
+            out.append((period, rows[0], snapshot))
+    return out

@@ -5,10 +5,23 @@ To add an area: write `views/<area>.py` with `urlpatterns` (and `NAV`), then add
 `AREAS` below. Names are in the "web" namespace: `reverse("web:case_detail", args=[id])`.
 """
 
-from .views import auth, cases, command, department, desk, grids, home, inspector, ledger, maps, public
+from .views import (
+    auth,
+    cases,
+    command,
+    department,
+    desk,
+    evaluation,
+    grids,
+    home,
+    inspector,
+    ledger,
+    maps,
+    public,
+)
 
 app_name = "web"
 
-AREAS = [auth, home, cases, maps, inspector, public, desk, department, command, ledger, grids]
+AREAS = [auth, home, cases, maps, inspector, public, desk, department, command, ledger, grids, evaluation]
 
 urlpatterns = [pattern for area in AREAS for pattern in area.urlpatterns]
