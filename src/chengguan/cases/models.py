@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chengguan.catalog.choices import Stage, TimeUnit
 from chengguan.catalog.models import MinorClass
+from chengguan.core.fields import EncryptedTextField
 from chengguan.grid.models import UnitGrid
 from chengguan.org.models import Department, Region
 
@@ -62,8 +63,9 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="reported_cases",
     )
-    reporter_name = models.CharField(_("举报人姓名"), max_length=50, blank=True)
-    reporter_phone = models.CharField(_("举报人电话"), max_length=20, blank=True)
+    # A member of the public's contact details: personal data, encrypted at rest, shown masked.
+    reporter_name = EncryptedTextField(_("举报人姓名"), max_length=50, blank=True)
+    reporter_phone = EncryptedTextField(_("举报人电话"), max_length=20, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=CaseStatus.choices, db_index=True, editable=False
     )

@@ -43,3 +43,6 @@ for transition in TRANSITIONS.values():
         grant(role, {f"cases.{transition.action}_case"})
 grant(Role.DISPATCHER, {"cases.view_routingrule"})
 grant(Role.SYSTEM_ADMIN, {f"cases.{a}_routingrule" for a in ("view", "add", "change", "delete")})
+# Who may see a member of the public's full name and phone (to call them back), each time audited.
+for role in (Role.OPERATOR, Role.SHIFT_LEADER):
+    grant(role, {"cases.reveal_reporter_case"})

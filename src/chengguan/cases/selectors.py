@@ -639,3 +639,28 @@ def public_report_classes(q: str = "") -> QuerySet:
         .select_related("major")
         .order_by("major__kind", "major__code", "code")
     )
+
+
+# --- personal data ----------------------------------------------------------------------------------
+
+
+def reporter_contact(user, pk) -> dict[str, str]:
+    """The full name and phone of a case's public reporter, for a person allowed to call them back
+    (`cases.reveal_reporter_case`), inside their jurisdiction. Every reveal goes to the audit log (who,
+    which case, from where); pages show only the masked forms otherwise (core/masking.py)."""
+    from django.core.exceptions import PermissionDenied
+
+    from chengguan.core import audit
+    from chengguan.core.models import AuditAction
+
+    case = access(user, Case, pk)
+    if not can(user, "reveal_reporter", Case):
+        raise PermissionDenied("cases.reveal_reporter_case")
+    audit.write(
+        AuditAction.VIEW_PERSONAL,
+        Case._meta.label,
+        case.pk,
+        case.number,
+        {"fields": ["reporter_name", "reporter_phone"]},
+    )
+    return {"name": case.reporter_name, "phone": case.reporter_phone}

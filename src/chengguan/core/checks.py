@@ -27,3 +27,29 @@ def check_calendar(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         return []
     hint = _("在“日历调整”中录入该年的法定节假日和调休工作日，或升级 chinesecalendar 包。")
     return [checks.Warning(message, hint=hint, id="chengguan.W001") for message in messages]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_data_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chengguan.W002 (deploy): personal data encrypted with a key derived from SECRET_KEY."""
+    from django.conf import settings
+
+    from .crypto import key_is_derived
+
+    if not key_is_derived():
+        try:  # a malformed key is an error at once, not at the first write
+            from .crypto import _key
+
+            _key(settings.DATA_KEY, settings.SECRET_KEY)
+        except Exception as exc:
+            return [checks.Error(str(exc), id="chengguan.E002")]
+        return []
+    return [
+        checks.Warning(
+            _(
+                "个人信息加密密钥由 SECRET_KEY 派生 · personal data is encrypted with a key derived from SECRET_KEY"
+            ),
+            hint=_("生产环境请设置 DATA_KEY（32 字节，base64url 编码）· set DATA_KEY in production"),
+            id="chengguan.W002",
+        )
+    ]

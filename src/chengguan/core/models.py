@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     UPDATE = "update", _("修改")
     DELETE = "delete", _("删除")
     BULK = "bulk", _("批量操作")
+    VIEW_PERSONAL = "view_personal", _("查看个人信息")
 
 
 class AuditLogQuerySet(models.QuerySet):

@@ -14,10 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chengguan.cases import selectors
 from chengguan.cases.choices import CaseAction, CaseStatus, PhotoKind, TaskRole
-from chengguan.cases.models import CasePhoto
+from chengguan.cases.models import Case, CasePhoto
 from chengguan.catalog.choices import TimeUnit
 from chengguan.core.errors import Conflict
-from chengguan.core.permissions import access
+from chengguan.core.masking import mask_name, mask_phone
+from chengguan.core.permissions import access, can
 
 from ..deadlines import open_stage, remaining
 from ..forms import ACTION_FORMS
@@ -49,6 +50,9 @@ def detail_context(request, case, *, bound=None, conflict=None) -> dict:
         "lead_role": TaskRole.LEAD,
         "requests": list(case.requests.all()),
         "status_display": case.get_status_display(),
+        "reporter_masked": {"name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone)},
+        "may_reveal_reporter": bool(case.reporter_name or case.reporter_phone)
+        and can(user, "reveal_reporter", Case),
     }
 
 
@@ -88,6 +92,17 @@ def case_action(request, pk: int, action: str):
 
 
 @login_required
+@require_POST
+def case_reporter(request, pk: int):
+    """The reporter's full contact details, on request, for who may call them back (audited)."""
+    contact = selectors.reporter_contact(request.user, pk)
+    case = selectors.access_case_page(request.user, pk)
+    return render(
+        request, "web/cases/detail.html", {**detail_context(request, case), "reporter_contact": contact}
+    )
+
+
+@login_required
 @require_GET
 def case_photo(request, pk: int, photo_id: int, size: str):
     """A case photo, only for people who may see the case (photos are not public media files)."""
@@ -107,5 +122,6 @@ def case_photo(request, pk: int, photo_id: int, size: str):
 urlpatterns = [
     path("cases/<int:pk>/", case_detail, name="case_detail"),
     path("cases/<int:pk>/act/<slug:action>/", case_action, name="case_action"),
+    path("cases/<int:pk>/reporter/", case_reporter, name="case_reporter"),
     path("cases/<int:pk>/photos/<int:photo_id>/<slug:size>/", case_photo, name="case_photo"),
 ]
