@@ -8,6 +8,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from chengguan.assessment.api import router as assessment_router
 from chengguan.cases.api import router as cases_router
 from chengguan.cases.photos import PhotoError
 from chengguan.catalog.api import router as catalog_router
@@ -31,6 +32,7 @@ api.add_router("/catalog/", catalog_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/notify/", notify_router)
 api.add_router("/evaluation/", evaluation_router)
+api.add_router("/assessment/", assessment_router)
 
 
 def _error(request, status: int, code: str, message: str, detail=None):
