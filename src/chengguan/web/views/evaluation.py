@@ -6,7 +6,7 @@ Reads go through `evaluation.selectors` (the published snapshot of a published p
 aggregates otherwise, only objects in the person's jurisdiction); the cases behind a figure
 through `selectors.drilldown` (the counting rules of the aggregates, cases outside the
 jurisdiction counted, not listed). Leaders and shift leaders read evaluation (`can(user, "view",
-Snapshot)`); anyone else gets "not found". Charts are SVG drawn by the templates from the
+SnapshotScore)`); anyone else gets "not found". Charts are SVG drawn by the templates from the
 coordinates computed here: no script, no network.
 """
 
@@ -29,7 +29,7 @@ from chengguan.core.permissions import can
 from chengguan.evaluation import counters, reports, selectors
 from chengguan.evaluation.choices import PERSON_TYPES, REGION_TYPES, ObjectType, PeriodKind
 from chengguan.evaluation.indicators import INDICATORS, indicator
-from chengguan.evaluation.models import Snapshot
+from chengguan.evaluation.models import SnapshotFigure, SnapshotScore
 from chengguan.evaluation.periods import Period, month_of, parse_period
 
 from ..nav import NavItem
@@ -84,7 +84,9 @@ def counter_label(counter: str) -> str:
 
 
 def _allowed(user) -> bool:
-    return can(user, "view", Snapshot)
+    """Reading figures and scores (leaders and shift leaders): the system administrator may see
+    that snapshots exist (for the admin), not the figures."""
+    return can(user, "view", SnapshotScore) and can(user, "view", SnapshotFigure)
 
 
 def _require(user) -> None:
