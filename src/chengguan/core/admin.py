@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditLog, CalendarOverride, WorkPeriod
+from .models import AuditLog, AuditSeal, CalendarOverride, WorkPeriod
 from .permissions import visible
 
 
@@ -42,10 +42,25 @@ class ChokepointAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ChokepointAdmin):
-    list_display = ("at", "actor_name", "action", "model", "object_id", "object_repr", "ip", "request_id")
+    list_display = ("at", "actor_name", "action", "model", "object_id", "object_repr", "ip", "request_id", "digest")
     list_filter = ("action", "model", "via")
     search_fields = ("actor_name", "object_repr", "object_id", "request_id")
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditSeal)
+class AuditSealAdmin(ChokepointAdmin):
+    list_display = ("upto_id", "rows", "chain", "sealed_at")
+    date_hierarchy = "sealed_at"
 
     def has_add_permission(self, request):
         return False

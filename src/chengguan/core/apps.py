@@ -11,3 +11,9 @@ class CoreConfig(AppConfig):
         from . import audit, checks, policies  # noqa: F401  (checks and policies register on import)
 
         audit.connect()
+
+        from chengguan.notify.periodic import register_periodic
+
+        from . import jobs
+
+        register_periodic("core.seal_audit_log", 60, jobs.seal_audit_log)

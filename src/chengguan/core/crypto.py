@@ -72,3 +72,20 @@ def decrypt(stored: str | None) -> str | None:
         return _aead().decrypt(raw[:_NONCE], raw[_NONCE:], None).decode("utf-8")
     except (InvalidTag, binascii.Error, ValueError) as exc:
         raise DecryptionError("stored personal data cannot be decrypted with this DATA_KEY") from exc
+
+
+_SEAL_INFO = b"chengguan audit seal v1"
+
+
+@functools.lru_cache(maxsize=4)
+def _seal_key(configured: str, secret: str) -> bytes:
+    base = _key(configured, secret)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEAL_INFO).derive(base)
+
+
+def seal_mac(message: str) -> str:
+    """HMAC-SHA256 of an audit seal, with a key derived from DATA_KEY (never stored in the database)."""
+    import hmac
+
+    key = _seal_key(getattr(settings, "DATA_KEY", ""), settings.SECRET_KEY)
+    return hmac.new(key, message.encode("utf-8"), "sha256").hexdigest()

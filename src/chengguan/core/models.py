@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +25,11 @@ class AuditAction(models.TextChoices):
     DELETE = "delete", _("删除")
     BULK = "bulk", _("批量操作")
     VIEW_PERSONAL = "view_personal", _("查看个人信息")
+    EXPORT = "export", _("导出")
+    LOGIN = "login", _("登录")
+    LOGOUT = "logout", _("退出登录")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    DENIED = "denied", _("拒绝访问")
 
 
 class AuditLogQuerySet(models.QuerySet):
@@ -37,7 +43,7 @@ class AuditLogQuerySet(models.QuerySet):
 class AuditLog(models.Model):
     """Append-only change log of registry records: who, when, what (before → after), from where."""
 
-    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作人"),
@@ -56,6 +62,9 @@ class AuditLog(models.Model):
     request_id = models.CharField(_("请求编号"), max_length=64, blank=True)
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     via = models.CharField(_("来源"), max_length=64, blank=True)
+    # SHA-256 of the row's content (core.audit.row_digest), set once when it is written; the seals
+    # (AuditSeal) chain these digests, so a changed, removed or inserted row breaks the chain.
+    digest = models.CharField(_("内容摘要"), max_length=64, blank=True, editable=False)
 
     objects = AuditLogQuerySet.as_manager()
 
@@ -70,10 +79,48 @@ class AuditLog(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise PermissionError("the audit log is append-only")
+        from .audit import row_digest
+
+        if self.at is None:
+            self.at = timezone.now()
+        if self.ip:  # as the database will keep it (IPv6 normalised), so the digest matches
+            self.ip = type(self)._meta.get_field("ip").get_prep_value(self.ip)
+        self.digest = row_digest(self.__dict__)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log is append-only")
+
+
+class AuditSeal(models.Model):
+    """A seal over the audit log up to a row: the hash chain of every row's digest from the first
+    (or from the seal before), its count, and an HMAC of both with a key the database does not
+    hold (core.crypto.seal_mac), so the chain cannot be rewritten from the database alone.
+    Written by `core.audit.seal()` (the worker, every minute), checked by `chengguan audit verify`."""
+
+    upto_id = models.BigIntegerField(_("截至记录"), unique=True)
+    rows = models.PositiveIntegerField(_("记录数"))
+    chain = models.CharField(_("链值"), max_length=64)
+    mac = models.CharField(_("签名"), max_length=64)
+    sealed_at = models.DateTimeField(_("封存时间"))
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("审计封存")
+        verbose_name_plural = _("审计封存")
+        ordering = ["-upto_id"]
+
+    def __str__(self) -> str:
+        return f"≤{self.upto_id} {self.chain[:12]}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("audit seals are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit seals are append-only")
 
 
 class CalendarDayKind(models.TextChoices):

@@ -79,7 +79,7 @@ GRANTS: dict[str, frozenset[str]] = {
         | {f"org.{a}_person" for a in ACTIONS}
         | {"org.view_apitoken", "org.change_apitoken"}
     ),
-    Role.AUDITOR: frozenset({"core.view_auditlog"}),
+    Role.AUDITOR: frozenset({"core.view_auditlog", "core.view_auditseal"}),
 }
 
 
@@ -243,6 +243,9 @@ def access(user, model: type[models.Model], pk: Any, action: str = "view", query
     except (model.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"{model._meta.verbose_name} {pk} not found") from None
     if action != "view" and not visible(user, model, action, queryset).filter(pk=obj.pk).exists():
+        from .audit import denied
+
+        denied(model._meta.label, obj.pk, action)
         raise PermissionDenied(f"not allowed to {action} this {model._meta.verbose_name}")
     return obj
 
