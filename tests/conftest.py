@@ -102,6 +102,35 @@ def client_for(db):
     return make
 
 
+def verified_device(person: Person):
+    """The person's authenticator (a confirmed TOTP device), made on first use."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=person, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=person, name="test", confirmed=True)
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """`client.force_login(person)` stands for a person who has finished logging in: for those
+    who need a second factor (the three administrators), the session also records the code as
+    given. Tests of the login steps themselves log in through the pages (tests/security/)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from chengguan.org import twofactor
+
+    original = Client._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        if isinstance(user, Person) and twofactor.is_required(user):
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = verified_device(user).persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "_login", _login)
+
+
 @pytest.fixture(autouse=True)
 def _catalogue_checked_on_every_use(monkeypatch):
     """Tests roll their transactions back, which no signal reports: a per-process copy of the

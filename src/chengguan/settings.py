@@ -6,11 +6,14 @@ Every setting a deployment changes is read from the environment; see README.md
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.leaflet as xstatic_leaflet
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,6 +36,9 @@ BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env("CHENGGUAN_VAR_DIR", str(Path.cwd() / "var"))).resolve()
 
 DEBUG = env_bool("DEBUG", False)
+# CHENGGUAN_ENV=production: HTTPS only (redirect, HSTS, secure cookies) and a SECRET_KEY that must be
+# set; `chengguan check --deploy` passes with no warning (tests/security/test_deploy.py).
+PRODUCTION = (env("CHENGGUAN_ENV", "") or "").strip().lower() in {"production", "prod"}
 # The demo key is only a default for a machine that serves 127.0.0.1; production must set SECRET_KEY.
 SECRET_KEY = env("SECRET_KEY", "chengguan-demo-insecure-key-set-SECRET_KEY-in-production")
 # The key personal data is encrypted with at rest (32 bytes, base64url; see core/crypto.py). Unset:
@@ -48,6 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from its own static files (no CDN)
+    "axes",  # login failures: 5 per username + address lock that pair for 15 minutes
+    "django_otp",  # two-factor authentication (TOTP devices below)
+    "django_otp.plugins.otp_totp",
     "django_htmx",  # request.htmx; ships htmx.js itself ({% htmx_script %})
     "django_tasks",
     "django_tasks_db",  # the database is the task queue (claimed with SKIP LOCKED on PostgreSQL)
@@ -58,7 +67,6 @@ INSTALLED_APPS = [
     "chengguan.notify",
     "chengguan.cases",
     "chengguan.evaluation",  # indicators, composite scores, snapshots (考核)
-    "chengguan.assessment",  # grid assessment (网格化检查考核): teams, plans, checklists, records
     "chengguan.open311",
     "chengguan.web",  # the pages: login, workbenches, case detail, maps
 ]
@@ -70,10 +78,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed a code
     "chengguan.core.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "chengguan.org.sessions.SessionLifetimeMiddleware",  # idle timeout and absolute lifetime
+    "chengguan.org.middleware.AccountStepsMiddleware",  # second factor, expired password
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
+    "chengguan.core.middleware.RequestSizeLimitMiddleware",  # 413 above REQUEST_MAX_BYTES
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "chengguan.urls"
@@ -128,10 +142,98 @@ LOGIN_REDIRECT_URL = "web:landing"  # each role's own workbench (chengguan.web.n
 LOGOUT_REDIRECT_URL = "web:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "chengguan.org.passwords.CharacterClassesValidator"},  # 3 of 4 classes (PASSWORD_MIN_CLASSES)
+    {"NAME": "chengguan.org.passwords.ChineseBlocklistValidator"},  # pinyin names, 5201314, years…
 ]
+
+# --- accounts and sessions (等保 2.0 level 3: 身份鉴别) --------------------------------------------------
+# argon2id (argon2-cffi's default variant) for new and changed passwords; the others verify
+# older hashes, which are re-hashed with argon2id at the next successful login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+PASSWORD_MIN_CLASSES = int(env("PASSWORD_MIN_CLASSES", "3"))
+# A password older than this must be changed after login (0: never expires).
+PASSWORD_MAX_AGE_DAYS = int(env("PASSWORD_MAX_AGE_DAYS", "90"))
+# Lockout (django-axes): the 5th failure of one username from one address locks that pair for
+# 15 minutes. Locking on the pair, not on either alone: an attacker cannot lock every account
+# from one address, and a locked person can still log in from their own machine.
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "chengguan.web.ratelimit.client_ip"  # honours CLIENT_IP_HEADER behind a proxy
+AXES_LOCKOUT_CALLABLE = "chengguan.web.views.auth.lockout_response"
+AXES_VERBOSE = False
+# Sessions end after 30 minutes without a request and 12 hours after login (org/sessions.py).
+SESSION_IDLE_SECONDS = int(env("SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_ABSOLUTE_SECONDS = int(env("SESSION_MAX_HOURS", "12")) * 3600
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+# Two-factor (django-otp TOTP): required for these roles (and superusers), optional for others.
+OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", "system_admin,security_admin,auditor")
+# An administrator without a device enrols one at their first login (else: `chengguan otp enrol`).
+OTP_ENROL_AT_FIRST_LOGIN = env_bool("OTP_ENROL_AT_FIRST_LOGIN", True)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "城管 Chengguan")
+
+# --- web security (等保 2.0 level 3: 通信传输, 入侵防范) ------------------------------------------------
+# Every script, style, font and image comes from this server; no inline script or style.
+_TILE_ORIGIN = ""
+if env("TILE_URL"):
+    from urllib.parse import urlsplit
+
+    _tile = urlsplit(env("TILE_URL", ""))
+    _labels = _tile.netloc.split(".")
+    if "{" in _labels[0]:  # a subdomain template ({s}, t{s}): any subdomain of the rest
+        _labels[0] = "*"
+    _TILE_ORIGIN = f"{_tile.scheme}://{'.'.join(_labels)}" if _tile.netloc else ""
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *([_TILE_ORIGIN] if _TILE_ORIGIN else [])],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Request bodies: fields 2.5 MB, 1000 fields, 20 files; a file above 2.5 MB streams to a temporary
+# file; the whole request at most REQUEST_MAX_BYTES (6 photos of 10 MB and the form: 64 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+REQUEST_MAX_BYTES = int(env("REQUEST_MAX_MB", "64")) * 1024 * 1024
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured(
+            "CHENGGUAN_ENV=production 不能同时开启 DEBUG · DEBUG must be off in production"
+        )
+    if not env("SECRET_KEY") or SECRET_KEY.startswith("chengguan-demo-"):
+        raise ImproperlyConfigured("生产环境必须设置 SECRET_KEY · set SECRET_KEY in production")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+    if env_bool("TRUST_X_FORWARDED_PROTO", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- language and time --------------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", "zh-hans")
@@ -187,4 +289,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-AUTHENTICATION_BACKENDS = ["chengguan.core.permissions.RoleBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address
+    "chengguan.core.permissions.RoleBackend",
+]

@@ -30,3 +30,27 @@ class RequestContextMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a request whose declared body exceeds REQUEST_MAX_BYTES (413) before anything reads
+    it. Django limits the form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) and the number of files, not
+    the size of uploaded files; each photo is checked for 10 MB when read, and this bounds the whole."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import HttpResponse
+
+        limit = int(getattr(settings, "REQUEST_MAX_BYTES", 0) or 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit and length > limit:
+            return HttpResponse(
+                "请求内容过大 · request too large", status=413, content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from chengguan.core.admin import ChokepointAdmin
 from chengguan.core.permissions import visible
 
-from .models import ApiToken, Department, Person, Region, RoleGrant
+from .models import ApiToken, Department, Person, Region, RoleGrant, UserSession
+from .sessions import end_session, end_sessions, session_label
 from .tokens import token_revoke
 
 
@@ -59,7 +60,19 @@ class PersonAdmin(ChokepointAdmin, UserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "password_changed_at")
+    actions = ["end_all_sessions"]
+
+    @admin.action(description=_("结束其全部登录会话 · end all their sessions"), permissions=["change"])
+    def end_all_sessions(self, request, queryset):
+        count = 0
+        for person in visible(request.user, Person, "change", queryset):
+            count += end_sessions(person, keep=request.session.session_key)
+        self.message_user(
+            request,
+            _("已结束 %(count)d 个会话 · %(count)d session(s) ended") % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.display(description=_("角色"))
     def role_list(self, obj):
@@ -100,5 +113,50 @@ class ApiTokenAdmin(ChokepointAdmin):
         self.message_user(
             request,
             _("已撤销 %(count)d 个令牌 · %(count)d token(s) revoked") % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(ChokepointAdmin):
+    """Who is logged in, from where; the security administrator ends a session here (its person is
+    logged out at their next request). The session key itself is never shown."""
+
+    list_display = ("person", "label", "created_at", "ip", "user_agent")
+    list_filter = ("created_at",)
+    search_fields = ("person__username", "person__full_name", "ip")
+    fields = ("person", "label", "created_at", "ip", "user_agent")
+    readonly_fields = fields
+    actions = ["end_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("person")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # ending deletes the session too: use the action below
+        return actions
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("会话标识"))
+    def label(self, obj):
+        return session_label(obj.session_key)
+
+    def delete_model(self, request, obj):
+        end_session(obj.session_key)
+
+    @admin.action(description=_("结束所选会话 · end the selected sessions"), permissions=["delete"])
+    def end_selected(self, request, queryset):
+        chosen = list(visible(request.user, UserSession, "delete", queryset))
+        for row in chosen:
+            end_session(row.session_key)
+        self.message_user(
+            request,
+            _("已结束 %(count)d 个会话 · %(count)d session(s) ended") % {"count": len(chosen)},
             messages.SUCCESS,
         )

@@ -10,7 +10,9 @@ class OrgConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             policies,  # noqa: F401  (registers the chokepoint policies)
+            sessions,
             signals,
         )
 
         signals.connect()
+        sessions.connect()

@@ -1,0 +1,160 @@
+"""Two-factor authentication (等保 2.0 身份鉴别 d: two factors, one cryptographic): TOTP codes
+from an authenticator app (django-otp's TOTP device: RFC 6238, 30-second steps, one step of
+tolerance, a code used once, exponential back-off after wrong codes).
+
+* **Who.** Required for the system, security and audit administrators (`OTP_REQUIRED_ROLES`) and
+  for superusers; optional for everyone else, and once a person has enrolled a device it is
+  required for them too.
+* **When.** After the password: a session whose person needs the second factor and has not given
+  it yet reaches nothing but the code page (or, with no device yet, the enrolment page) and
+  logout — pages, the admin site and the session API alike (`AccountStepsMiddleware`).
+* **Enrolment.** On the account page (`web:two_factor`): a QR code drawn on the server as SVG (no
+  image library, no network) and the secret for manual entry; the device counts once a code from
+  it has been checked. An administrator who has no device yet enrols at their first login
+  (`OTP_ENROL_AT_FIRST_LOGIN`, on by default; switch it off to hand out devices only with
+  `chengguan otp enrol USERNAME`); once a person has a device, adding or removing one needs a
+  session that passed the code.
+"""
+
+from __future__ import annotations
+
+import time
+from base64 import b32encode
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.db import transaction
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import login as otp_login
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .choices import Role
+
+DEVICE_NAME = "authenticator"
+SESSION_STATE = "_cg_2fa"  # "required" | "enrolled" | "none", decided at login
+
+DEFAULT_REQUIRED_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR)
+
+
+def required_roles() -> tuple[str, ...]:
+    return tuple(getattr(settings, "OTP_REQUIRED_ROLES", DEFAULT_REQUIRED_ROLES))
+
+
+def is_required(person) -> bool:
+    """Must this person give a second factor (their roles, or superuser)?"""
+    return bool(person.is_superuser or person.has_role(*required_roles()))
+
+
+def devices(person):
+    return TOTPDevice.objects.filter(user=person, confirmed=True)
+
+
+def is_enrolled(person) -> bool:
+    return devices(person).exists()
+
+
+def state(person) -> str:
+    if is_required(person):
+        return "required"
+    return "enrolled" if is_enrolled(person) else "none"
+
+
+def session_state(request) -> str:
+    """The session's two-factor state, decided once at login (no query on every request)."""
+    value = request.session.get(SESSION_STATE)
+    if value not in {"required", "enrolled", "none"}:
+        value = request.session[SESSION_STATE] = state(request.user)
+    return value
+
+
+def pending(request) -> str | None:
+    """The step owed: "otp" (enter a code), "enrol" (no device yet, but one is required) or None (nothing owed)."""
+    user = request.user
+    if not user.is_authenticated or session_state(request) == "none":
+        return None
+    if getattr(user, "is_verified", lambda: False)():
+        return None
+    return "otp" if is_enrolled(user) else "enrol"
+
+
+def enrolment_device(person) -> TOTPDevice:
+    """The person's device being enrolled (unconfirmed), made on first use and kept while the
+    person types its first code, so the QR code does not change between tries."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.filter(user=person, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=person, name=DEVICE_NAME, confirmed=False)
+    return device
+
+
+def secret_base32(device: TOTPDevice) -> str:
+    return b32encode(device.bin_key).decode("ascii")
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The device's otpauth:// URL as an SVG QR code (markup, drawn on the server)."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=8)
+    return image.to_string(encoding="unicode")
+
+
+def confirm(request, device: TOTPDevice, token: str) -> bool:
+    """Check the first code of a device being enrolled; on success it counts, and this session
+    has passed the second factor."""
+    if device.confirmed or device.user_id != request.user.pk:
+        return False
+    if not device.verify_token((token or "").strip()):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    mark_verified(request, device)
+    return True
+
+
+def verify(request, token: str) -> bool:
+    """Check a code against the person's devices; on success this session has passed."""
+    token = (token or "").strip()
+    if not token.isdigit():
+        for device in devices(request.user):
+            device.throttle_increment()
+        return False
+    for device in devices(request.user):
+        with transaction.atomic():
+            locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            if locked.verify_token(token):
+                mark_verified(request, locked)
+                return True
+    return False
+
+
+def mark_verified(request, device: TOTPDevice) -> None:
+    """Record the device in the session, under a new session key (the session's privilege rose)."""
+    otp_login(request, device)
+    request.session[SESSION_STATE] = "required" if is_required(request.user) else "enrolled"
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    from .sessions import follow_new_key
+
+    follow_new_key(old_key, request.session.session_key)
+
+
+def remove_devices(request) -> int:
+    """Remove the person's devices (only when two-factor is optional for them)."""
+    count, _ = TOTPDevice.objects.filter(user=request.user).delete()
+    request.session.pop(DEVICE_ID_SESSION_KEY, None)
+    request.session[SESSION_STATE] = "none"
+    return count
+
+
+def current_code(device: TOTPDevice, *, at: float | None = None) -> str:
+    """The code the device's app shows now (for the demo's command line and for tests)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
+def provision(person, *, name: str = DEVICE_NAME) -> TOTPDevice:
+    """A confirmed device for the person, made by an administrator on the command line (the
+    secret is then handed over as a QR code or text)."""
+    return TOTPDevice.objects.create(user=person, name=name, confirmed=True)
