@@ -165,3 +165,13 @@ def test_logins_failures_and_denials_are_recorded(client, people):
     assert AuditLog.objects.filter(
         action=AuditAction.DENIED, model="grid.UnitGrid", object_id=str(grid.pk)
     ).exists()
+
+
+def test_personal_data_enters_the_log_only_as_a_keyed_digest():
+    from chengguan.cases.models import Case
+    from chengguan.core.audit import snapshot
+
+    case = Case(pk=1, reporter_name="王小明", reporter_phone="13912345678")
+    logged = snapshot(case)
+    assert logged["reporter_phone"].startswith("enc:") and "1391234" not in str(logged)
+    assert logged["reporter_name"] != snapshot(Case(pk=1, reporter_name="李四"))["reporter_name"]
