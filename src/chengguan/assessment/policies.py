@@ -28,36 +28,39 @@ from .models import (
 CONFIG = (Checklist, ChecklistItem, AssessmentWeight)
 for model in CONFIG:
     register(model, Policy(global_read=True))
-register(
-    AssessmentTeam,
-    Policy(region_fields=("region",), extra=lambda user: Q(members=user) | Q(leader=user)),
-)
+
+
+def _teams(user):
+    """The ids of the person's teams (a subquery: no join that could repeat a record)."""
+    return AssessmentTeam.objects.filter(Q(members=user) | Q(leader=user)).values("pk")
+
+
+register(AssessmentTeam, Policy(region_fields=("region",), extra=lambda user: Q(pk__in=_teams(user))))
 register(
     AssessmentPlan,
-    Policy(
-        m2m_region_fields=("regions", "grids__community"),
-        extra=lambda user: Q(team__members=user) | Q(team__leader=user),
-    ),
+    Policy(m2m_region_fields=("regions", "grids__community"), extra=lambda user: Q(team__in=_teams(user))),
 )
 register(
     AssessmentRecord,
     Policy(
         region_fields=("community", "street", "district"),
-        extra=lambda user: Q(assessor=user) | Q(plan__team__members=user),
+        extra=lambda user: Q(assessor=user) | Q(plan__team__in=_teams(user)),
     ),
 )
 register(
     Finding,
     Policy(
         region_fields=("record__community", "record__street", "record__district"),
-        extra=lambda user: Q(record__assessor=user) | Q(record__plan__team__members=user),
+        extra=lambda user: Q(record__assessor=user) | Q(record__plan__team__in=_teams(user)),
     ),
 )
 register(
     FindingPhoto,
     Policy(
         region_fields=("finding__record__community", "finding__record__street", "finding__record__district"),
-        extra=lambda user: Q(finding__record__assessor=user) | Q(finding__record__plan__team__members=user),
+        extra=lambda user: (
+            Q(finding__record__assessor=user) | Q(finding__record__plan__team__in=_teams(user))
+        ),
     ),
 )
 
