@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "chengguan.notify",
     "chengguan.cases",
     "chengguan.evaluation",  # indicators, composite scores, snapshots (考核)
+    "chengguan.assessment",  # grid assessment (网格化检查考核): teams, plans, checklists, records
     "chengguan.open311",
     "chengguan.web",  # the pages: login, workbenches, case detail, maps
 ]
