@@ -54,6 +54,10 @@ def make_plan(actor, team, checklist, regions, first=None, last=None, grids=()):
 
 @pytest.fixture
 def assess(city, people, settings, tmp_path) -> Setup:
+    return build_setup(city, people, settings, tmp_path)
+
+
+def build_setup(city, people, settings, tmp_path) -> Setup:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     services.load_config()
     checklist = Checklist.objects.get(code="GRID-REF")
