@@ -6,6 +6,7 @@ To add an area: write `views/<area>.py` with `urlpatterns` (and `NAV`), then add
 """
 
 from .views import (
+    assessment,
     auth,
     cases,
     command,
@@ -22,6 +23,20 @@ from .views import (
 
 app_name = "web"
 
-AREAS = [auth, home, cases, maps, inspector, public, desk, department, command, ledger, grids, evaluation]
+AREAS = [
+    auth,
+    home,
+    cases,
+    maps,
+    inspector,
+    public,
+    desk,
+    department,
+    command,
+    ledger,
+    grids,
+    evaluation,
+    assessment,
+]
 
 urlpatterns = [pattern for area in AREAS for pattern in area.urlpatterns]
