@@ -47,6 +47,8 @@ LANDING: dict[str, tuple[str, dict]] = {
     Role.SYSTEM_ADMIN: ("admin:index", {}),
     Role.SECURITY_ADMIN: ("admin:index", {}),
     Role.AUDITOR: ("admin:index", {}),
+    Role.ASSESSOR: ("web:assessment_plans", {}),
+    Role.RECTIFICATION: ("web:assessment_scores", {}),
 }
 # A person with several roles lands on the first of these they hold.
 ROLE_ORDER = [
@@ -59,6 +61,8 @@ ROLE_ORDER = [
     Role.SYSTEM_ADMIN,
     Role.SECURITY_ADMIN,
     Role.AUDITOR,
+    Role.ASSESSOR,
+    Role.RECTIFICATION,
 ]
 
 
