@@ -1,0 +1,273 @@
+"""Set-based rebuild of the day aggregates (PostgreSQL): the counting rules of `counters.py`
+stated once more as SQL, so that a month (or a year) of day counters and end-of-day gauges is
+rebuilt from the raw case rows in a few statements instead of case by case in Python.
+
+`counters.py` stays the reference (the fold, the drill-down and SQLite use it);
+tests/evaluation/test_rebuild.py checks that this SQL gives the same rows as the Python counting
+over random case histories. The same SQL text runs in DuckDB over exported rows
+(bench/evaluation.py), hence the small dialect table.
+
+Where the SQL reads a case's history through its stages rather than its events, it relies on
+what the services guarantee: one open stage at a time, each event that ends a stage ends the
+one open stage (so the stage ended by the last 立案/结案/挂账 before a closure is the last stage
+with that `ended_by` before the closing stage), and a dispatch's tasks carry its instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from . import counters
+
+PG = {"jlen": "jsonb_array_length", "jtype": "jsonb_typeof"}
+DUCKDB = {"jlen": "json_array_length", "jtype": "json_type"}
+TABLES = {
+    "case": "cases_case",
+    "event": "cases_caseevent",
+    "stage": "cases_casestage",
+    "task": "cases_casetask",
+}
+
+PREFIX = """CASE {col} WHEN 'reported' THEN 'accept' WHEN 'verifying' THEN 'verify'
+  WHEN 'to_register' THEN 'register' WHEN 'to_dispatch' THEN 'dispatch' WHEN 'dispatched' THEN 'handle'
+  WHEN 'handling' THEN 'handle' WHEN 'to_check' THEN 'check' WHEN 'to_close' THEN 'close' END"""
+AFTER_REG = "('to_dispatch', 'dispatched', 'handling', 'to_check', 'to_close')"
+
+
+def counter_sql(d: dict = PG, t: dict = TABLES) -> str:
+    """(day, kind, object_id, counter, n) of the events at %(lo)s <= at < %(hi)s."""
+    stage_prefix = PREFIX.format(col="ep.st_status")
+    return f"""
+WITH e AS (
+  SELECT ev.id, ev.case_id, ev.action, ev.actor_id, ev.department_id, ev.at, ev.data,
+    (ev.at AT TIME ZONE %(tz)s)::date AS day,
+    row_number() OVER (PARTITION BY ev.case_id, ev.at, ev.action ORDER BY ev.id) AS rk
+  FROM {t["event"]} ev WHERE ev.at >= %(lo)s AND ev.at < %(hi)s
+),
+se AS (
+  SELECT s.id, s.case_id, s.status, s.department_id, s.ended_at, s.ended_by, s.on_time,
+    row_number() OVER (PARTITION BY s.case_id, s.ended_at, s.ended_by ORDER BY s.id) AS rk
+  FROM {t["stage"]} s WHERE s.ended_at >= %(lo)s AND s.ended_at < %(hi)s
+),
+ep AS (
+  SELECT e.*, se.id AS st_id, se.status AS st_status, se.department_id AS st_dept, se.on_time AS st_on_time,
+    c.source, c.reporter_id, c.grid_id, c.community_id, c.street_id, c.district_id
+  FROM e JOIN {t["case"]} c ON c.id = e.case_id
+  LEFT JOIN se ON se.case_id = e.case_id AND se.ended_at = e.at AND se.ended_by = e.action AND se.rk = e.rk
+),
+-- the regions of each event's case
+places AS (
+  SELECT id, 'grid' AS kind, grid_id AS pk FROM ep WHERE action IN ('register', 'close')
+  UNION ALL SELECT id, 'community', community_id FROM ep WHERE action IN ('register', 'close')
+  UNION ALL SELECT id, 'street', street_id FROM ep WHERE action IN ('register', 'close')
+  UNION ALL SELECT id, 'district', district_id FROM ep WHERE action IN ('register', 'close')
+),
+-- a dispatch's tasks: the k-th dispatch at an instant created the tasks after those of the earlier ones
+dsp AS (
+  SELECT ep.id, ep.case_id, ep.at, ep.day,
+    1 + coalesce({d["jlen"]}(CASE WHEN {d["jtype"]}(ep.data->'cohandlers') = 'array' THEN ep.data->'cohandlers' END), 0)
+      AS n
+  FROM ep WHERE ep.action = 'dispatch'
+),
+dsp2 AS (
+  SELECT dsp.*, coalesce(sum(n) OVER (PARTITION BY case_id, at ORDER BY id
+    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS first_task FROM dsp
+),
+tk AS (
+  SELECT tk.id, tk.case_id, tk.department_id, tk.dispatched_at,
+    row_number() OVER (PARTITION BY tk.case_id, tk.dispatched_at ORDER BY tk.id) - 1 AS rk
+  FROM {t["task"]} tk WHERE tk.dispatched_at >= %(lo)s AND tk.dispatched_at < %(hi)s
+),
+-- closures: the run since the last 立案/结案/挂账 before the closing stage, and the last dispatch's tasks
+cl AS (
+  SELECT ep.id, ep.case_id, ep.day, ep.st_id, ep.grid_id, ep.community_id, ep.street_id, ep.district_id
+  FROM ep WHERE ep.action = 'close'
+),
+cl_marks AS (
+  SELECT cl.id,
+    coalesce(max(s.id) FILTER (WHERE s.ended_by IN ('register', 'close', 'suspend_approve') AND s.id < cl.st_id), 0)
+      AS run_after,
+    max(s.id) FILTER (WHERE s.ended_by = 'dispatch' AND s.id < coalesce(cl.st_id, 9223372036854775807)) AS dsp_stage
+  FROM cl JOIN {t["stage"]} s ON s.case_id = cl.case_id GROUP BY cl.id
+),
+cl_run AS (
+  SELECT cl.id, cl.day, cl.grid_id, cl.community_id, cl.street_id, cl.district_id,
+    cl.st_id IS NOT NULL AND coalesce(bool_and(s.on_time) FILTER (
+      WHERE s.id > m.run_after AND s.id <= cl.st_id AND s.on_time IS NOT NULL), true) AS run_on_time,
+    ds.ended_at AS dsp_at, m.dsp_stage,
+    count(*) FILTER (WHERE s.id > m.dsp_stage AND s.id < coalesce(cl.st_id, 9223372036854775807)
+      AND s.status IN ('dispatched', 'handling') AND s.on_time IS NOT NULL) AS passes,
+    coalesce(bool_and(s.on_time) FILTER (WHERE s.id > m.dsp_stage AND s.id < coalesce(cl.st_id, 9223372036854775807)
+      AND s.status IN ('dispatched', 'handling') AND s.on_time IS NOT NULL), false) AS passes_on_time,
+    cl.case_id
+  FROM cl JOIN cl_marks m ON m.id = cl.id JOIN {t["stage"]} s ON s.case_id = cl.case_id
+  LEFT JOIN {t["stage"]} ds ON ds.id = m.dsp_stage
+  GROUP BY cl.id, cl.day, cl.grid_id, cl.community_id, cl.street_id, cl.district_id, cl.st_id, ds.ended_at,
+    m.dsp_stage, cl.case_id
+),
+rows AS (
+  -- 上报: the inspector's reports
+  SELECT day, 'person' AS kind, reporter_id AS pk, 'reported' AS counter FROM ep
+  WHERE action = 'report' AND source = 'inspector'
+  -- the actor's on-time record of the stage the event ended
+  UNION ALL SELECT day, 'person', actor_id, {stage_prefix} || '_ended' FROM ep
+  WHERE action IN ('accept', 'verify', 'register', 'dispatch', 'check_pass', 'check_fail', 'close')
+    AND st_on_time IS NOT NULL AND {stage_prefix} IS NOT NULL
+  UNION ALL SELECT day, 'person', actor_id, {stage_prefix} || '_on_time' FROM ep
+  WHERE action IN ('accept', 'verify', 'register', 'dispatch', 'check_pass', 'check_fail', 'close')
+    AND st_on_time AND {stage_prefix} IS NOT NULL
+  UNION ALL SELECT day, 'person', actor_id, 'accepted' FROM ep WHERE action = 'accept'
+  -- 立案
+  UNION ALL SELECT day, 'person', actor_id, 'registered' FROM ep WHERE action = 'register'
+  UNION ALL SELECT day, 'person', reporter_id, 'report_registered' FROM ep
+  WHERE action = 'register' AND source = 'inspector'
+  UNION ALL SELECT ep.day, p.kind, p.pk, 'registered' FROM ep JOIN places p ON p.id = ep.id
+  WHERE ep.action = 'register'
+  UNION ALL SELECT ep.day, p.kind, p.pk,
+    CASE WHEN ep.source = 'inspector' THEN 'registered_by_inspector' ELSE 'registered_by_others' END
+  FROM ep JOIN places p ON p.id = ep.id WHERE ep.action = 'register'
+  -- 派遣
+  UNION ALL SELECT day, 'person', actor_id, 'dispatched' FROM ep WHERE action = 'dispatch'
+  UNION ALL SELECT dsp2.day, 'department', tk.department_id, 'assigned' FROM dsp2 JOIN tk
+    ON tk.case_id = dsp2.case_id AND tk.dispatched_at = dsp2.at AND tk.rk >= dsp2.first_task
+    AND tk.rk < dsp2.first_task + dsp2.n
+  -- 回退: counts against the dispatcher of the last dispatch before it
+  UNION ALL SELECT r.day, 'person', d.actor_id, 'dispatch_returned' FROM (
+    SELECT ep.id, ep.day, max(x.id) AS last_dispatch FROM ep JOIN {t["event"]} x
+      ON x.case_id = ep.case_id AND x.action = 'dispatch' AND x.id < ep.id
+    WHERE ep.action = 'return' GROUP BY ep.id, ep.day) r JOIN {t["event"]} d ON d.id = r.last_dispatch
+  -- 处置反馈: the lead's handling pass
+  UNION ALL SELECT day, 'department', coalesce(nullif(st_dept, 0), department_id), 'handled' FROM ep
+  WHERE action = 'handle' AND st_on_time IS NOT NULL
+  UNION ALL SELECT day, 'department', coalesce(nullif(st_dept, 0), department_id), 'handled_lead' FROM ep
+  WHERE action = 'handle' AND st_on_time IS NOT NULL
+  UNION ALL SELECT day, 'department', coalesce(nullif(st_dept, 0), department_id), 'handled_on_time' FROM ep
+  WHERE action = 'handle' AND st_on_time
+  -- 协办反馈
+  UNION ALL SELECT ep.day, 'department', tk.department_id, 'handled' FROM ep
+  JOIN {t["task"]} tk ON tk.id = CAST(ep.data->>'task' AS BIGINT)
+  WHERE ep.action = 'cohandler_feedback' AND tk.on_time IS NOT NULL
+  UNION ALL SELECT ep.day, 'department', tk.department_id, 'handled_on_time' FROM ep
+  JOIN {t["task"]} tk ON tk.id = CAST(ep.data->>'task' AS BIGINT)
+  WHERE ep.action = 'cohandler_feedback' AND tk.on_time
+  -- 返工
+  UNION ALL SELECT day, 'department', department_id, 'reworked' FROM ep WHERE action = 'check_fail'
+  -- 结案
+  UNION ALL SELECT ep.day, p.kind, p.pk, 'closed' FROM ep JOIN places p ON p.id = ep.id WHERE ep.action = 'close'
+  UNION ALL SELECT r.day, p.kind, p.pk, 'closed_on_time' FROM cl_run r JOIN places p ON p.id = r.id
+  WHERE r.run_on_time
+  UNION ALL SELECT r.day, 'department', tk.department_id, c.counter FROM cl_run r
+  JOIN {t["task"]} tk ON tk.case_id = r.case_id AND tk.dispatched_at = r.dsp_at
+  CROSS JOIN (VALUES ('closed'), ('closed_on_time')) AS c(counter)
+  WHERE r.dsp_stage IS NOT NULL AND (tk.role = 'lead' OR tk.status <> 'released')
+    AND (c.counter = 'closed' OR CASE WHEN tk.role = 'lead' THEN r.passes > 0 AND r.passes_on_time
+                                      ELSE tk.status = 'done' AND coalesce(tk.on_time, false) END)
+  -- 延期, 挂账
+  UNION ALL SELECT day, 'department', department_id, 'extended' FROM ep WHERE action = 'extend_approve'
+  UNION ALL SELECT day, 'department', department_id, 'suspended' FROM ep WHERE action = 'suspend_approve'
+)
+SELECT day, kind, pk, counter, count(*) AS n FROM rows WHERE pk IS NOT NULL AND pk <> 0
+GROUP BY day, kind, pk, counter
+"""
+
+
+def gauge_sql(d: dict = PG, t: dict = TABLES) -> str:
+    """(day, kind, object_id, counter, n): open and overdue at the end of each day
+    %(first)s..%(last)s (the instant T = the next local midnight)."""
+    prefix = PREFIX.format(col="op.status")
+    return f"""
+WITH days AS (
+  SELECT CAST(g AS date) AS day, (CAST(g AS date) + 1)::timestamp AT TIME ZONE %(tz)s AS t
+  FROM generate_series(CAST(%(first)s AS date), CAST(%(last)s AS date), interval '1 day') AS gs(g)
+),
+bounds AS (SELECT min(t) AS t_first, max(t) AS t_last FROM days),
+st AS (
+  SELECT s.id, s.case_id, s.status, s.department_id, s.started_at, s.deadline, s.ended_at
+  FROM {t["stage"]} s, bounds b
+  WHERE s.started_at < b.t_last AND (s.ended_at IS NULL OR s.ended_at >= b.t_first)
+),
+-- overdue at T whatever the extensions (they only ever move a deadline later)
+plain AS (
+  SELECT st.id, st.case_id, st.status, st.department_id, days.day
+  FROM st JOIN days ON days.t > st.started_at AND days.t > st.deadline
+    AND (st.ended_at IS NULL OR st.ended_at >= days.t)
+),
+-- not overdue by the final deadline, but by the one in force at T (an extension approved at or after T)
+ext AS (
+  SELECT st.id, st.case_id, st.status, st.department_id, days.day, days.t,
+    CAST(x.data->>'old_deadline' AS TIMESTAMPTZ) AS old_deadline,
+    row_number() OVER (PARTITION BY st.id, days.day ORDER BY x.id) AS rk
+  FROM st JOIN {t["event"]} x ON x.case_id = st.case_id AND x.action = 'extend_approve'
+    AND x.at >= st.started_at AND (st.ended_at IS NULL OR x.at <= st.ended_at)
+  JOIN days ON days.t > st.started_at AND days.t <= st.deadline AND x.at >= days.t
+    AND (st.ended_at IS NULL OR st.ended_at >= days.t)
+),
+o AS (
+  SELECT id, case_id, status, department_id, day FROM plain
+  UNION ALL SELECT id, case_id, status, department_id, day FROM ext WHERE rk = 1 AND old_deadline < t
+),
+co AS (
+  SELECT tk.id, tk.case_id, tk.department_id, tk.dispatched_at, tk.deadline,
+    CASE WHEN tk.status = 'done' THEN tk.done_at ELSE (
+      SELECT min(x.at) FROM {t["event"]} x WHERE x.case_id = tk.case_id AND x.at > tk.dispatched_at
+        AND (x.action IN ('return', 'reopen', 'suspend_approve')
+             OR (x.action = 'cohandler_release' AND x.data->>'task' = CAST(tk.id AS VARCHAR)))) END AS ended
+  FROM {t["task"]} tk, bounds b
+  WHERE tk.role = 'co' AND tk.dispatched_at < b.t_last AND tk.deadline < b.t_last
+    AND (tk.done_at IS NULL OR tk.done_at >= b.t_first)
+),
+oc AS (
+  SELECT o.day, o.status, c.grid_id, c.community_id, c.street_id, c.district_id
+  FROM o JOIN {t["case"]} c ON c.id = o.case_id
+),
+op AS (
+  SELECT day, status, 'grid' AS kind, grid_id AS pk FROM oc
+  UNION ALL SELECT day, status, 'community', community_id FROM oc
+  UNION ALL SELECT day, status, 'street', street_id FROM oc
+  UNION ALL SELECT day, status, 'district', district_id FROM oc
+),
+rows AS (
+  SELECT op.day, op.kind, op.pk, 'oo_' || {prefix} AS counter FROM op WHERE {prefix} IS NOT NULL
+  UNION ALL SELECT op.day, op.kind, op.pk, 'oo_case' FROM op WHERE op.status IN {AFTER_REG}
+  UNION ALL SELECT o.day, 'department', o.department_id, 'oo_task' FROM o
+  WHERE o.status IN ('dispatched', 'handling')
+  UNION ALL SELECT days.day, 'department', co.department_id, 'oo_task' FROM co
+  JOIN days ON days.t > co.dispatched_at AND days.t > co.deadline AND (co.ended IS NULL OR co.ended >= days.t)
+)
+SELECT day, kind, pk, counter, count(*) AS n FROM rows WHERE pk IS NOT NULL AND pk <> 0
+GROUP BY day, kind, pk, counter
+"""
+
+
+def params(first: dt.date, last: dt.date) -> dict:
+    return {
+        "tz": settings.TIME_ZONE,
+        "lo": counters.midnight(first),
+        "hi": counters.day_end(last),
+        "first": first,
+        "last": last,
+    }
+
+
+def supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def rebuild_days(first: dt.date, last: dt.date) -> dict[str, int]:
+    """Replace the counters and gauges of the days first..last (inclusive) with a recount from the
+    case rows. The caller holds the fold's lock (services.settle_days)."""
+    p = params(first, last)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL jit = off")
+        cur.execute("DELETE FROM evaluation_dailycounter WHERE day >= %s AND day <= %s", [first, last])
+        cur.execute("DELETE FROM evaluation_dailygauge WHERE day >= %s AND day <= %s", [first, last])
+        cur.execute(
+            "INSERT INTO evaluation_dailycounter (day, kind, object_id, counter, n) " + counter_sql(), p
+        )
+        n_counters = cur.rowcount
+        cur.execute("INSERT INTO evaluation_dailygauge (day, kind, object_id, counter, n) " + gauge_sql(), p)
+        n_gauges = cur.rowcount
+    return {"counters": n_counters, "gauges": n_gauges}
