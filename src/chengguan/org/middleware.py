@@ -84,6 +84,6 @@ class AccountStepsMiddleware:
         url = reverse(STEP_URLS[step])
         if request.method == "GET":
             url += "?" + urlencode({"next": request.get_full_path()})
-        if getattr(request, "htmx", False):
+        if request.headers.get("HX-Request") == "true":  # (HtmxMiddleware runs after this one)
             return HttpResponseClientRedirect(url)
         return HttpResponseRedirect(url)

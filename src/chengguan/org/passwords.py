@@ -78,9 +78,13 @@ class CharacterClassesValidator:
     """At least `min_classes` of: lower case, upper case, digits, anything else."""
 
     def __init__(self, min_classes: int | None = None):
-        self.min_classes = int(
-            min_classes if min_classes is not None else getattr(settings, "PASSWORD_MIN_CLASSES", 3)
-        )
+        self._min_classes = min_classes
+
+    @property
+    def min_classes(self) -> int:
+        if self._min_classes is not None:
+            return int(self._min_classes)
+        return int(getattr(settings, "PASSWORD_MIN_CLASSES", 3))
 
     @staticmethod
     def classes(password: str) -> int:
@@ -109,10 +113,10 @@ class ChineseBlocklistValidator:
 
     def validate(self, password: str, user=None) -> None:
         letters, digits = _letters(password), _digits(password)
-        if letters:
+        if len(letters) > 3:
             blocked = letters in CHINESE_WORDS
-        else:  # digits and symbols only
-            blocked = digits in CHINESE_NUMBERS or _is_date_or_year(digits)
+        else:  # digits and symbols, with a letter or three to pass the class rule
+            blocked = digits in CHINESE_NUMBERS or _is_date_or_year(digits) or letters in CHINESE_WORDS
         if blocked:
             raise ValidationError(
                 _("这个密码太容易被猜到（常见姓名拼音、常用词、年份或生日），请换一个。"),

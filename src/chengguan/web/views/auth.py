@@ -159,8 +159,8 @@ def password_change(request):
     form = NewPasswordForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
-        update_session_auth_hash(request, form.user)  # this session stays; the others end
-        end_sessions(form.user, keep=request.session.session_key)
+        end_sessions(form.user, keep=request.session.session_key)  # the others end; this one stays
+        update_session_auth_hash(request, form.user)
         request.session[PASSWORD_STATE] = False
         messages.success(request, _("密码已修改"))
         return _continue(request)
