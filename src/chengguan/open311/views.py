@@ -30,6 +30,7 @@ from chengguan.cases.choices import CaseSource
 from chengguan.cases.photos import PhotoError
 from chengguan.core import context, geo
 from chengguan.core.errors import ServiceError
+from chengguan.web import ratelimit
 
 from . import selectors
 from .keys import key_authenticate
@@ -81,6 +82,14 @@ def endpoint(*methods: str):
                     405,
                     f"不支持 {request.method} 方法 · method not allowed",
                     headers={"Allow": ", ".join(sorted(allowed))},
+                )
+            scope = "open311_write" if request.method == "POST" else "open311_read"
+            if not ratelimit.allow(request, scope):
+                return errors(
+                    fmt,
+                    429,
+                    "请求过于频繁，请稍后再试 · too many requests, try again later",
+                    headers={"Retry-After": str(ratelimit.retry_after(scope))},
                 )
             try:
                 with translation.override(selectors.LANGUAGE):

@@ -21,6 +21,8 @@ from django.core.cache import cache
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "public_report": (5, 3600),  # five reports an hour from one address
     "public_lookup": (20, 600),  # twenty lookups in ten minutes
+    "open311_read": (120, 60),  # Open311 GeoReport reads: 120 a minute from one address
+    "open311_write": (120, 3600),  # Open311 POST requests: 120 an hour from one address
 }
 ONCE_SECONDS = 24 * 3600
 
