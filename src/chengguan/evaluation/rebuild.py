@@ -262,6 +262,7 @@ def rebuild_days(first: dt.date, last: dt.date) -> dict[str, int]:
     p = params(first, last)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL jit = off")
+        cur.execute("SET LOCAL work_mem = %s", [getattr(settings, "EVALUATION_REBUILD_WORK_MEM", "256MB")])
         cur.execute("DELETE FROM evaluation_dailycounter WHERE day >= %s AND day <= %s", [first, last])
         cur.execute("DELETE FROM evaluation_dailygauge WHERE day >= %s AND day <= %s", [first, last])
         cur.execute(
