@@ -118,6 +118,38 @@ def _person(
     return person
 
 
+def _demo_assessment(bureau, centre, streets, assessor_name: str, office_name: str) -> None:
+    """Grid assessment (网格化检查考核): the reference checklist and weights, an assessment team
+    member and the rectification office (整治办), and a plan over the first street running now."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from chengguan.assessment import services as assessment
+    from chengguan.assessment.models import AssessmentTeam, Checklist
+
+    assessment.load_config()
+    district = streets[0].parent
+    assessor = _person(
+        "assessor", "考核员" + assessor_name, [Role.ASSESSOR], department=bureau, regions=[district]
+    )
+    office = _person(
+        "rectification", "整治办" + office_name, [Role.RECTIFICATION], department=centre, citywide=True
+    )
+    team = AssessmentTeam.objects.create(name="区考核组", region=district, leader=assessor)
+    team.members.set([assessor])
+    today = timezone.localdate()
+    assessment.plan_create(
+        office,
+        name=f"{today:%Y年%m月}网格检查考核",
+        team_id=team.pk,
+        checklist_id=Checklist.objects.get(code="GRID-REF").pk,
+        first_day=today - dt.timedelta(days=7),
+        last_day=today + dt.timedelta(days=30),
+        region_ids=[streets[0].pk],
+    )
+
+
 def logins() -> list[tuple[str, str, str]]:
     rows = []
     for p in (
@@ -231,6 +263,7 @@ def build_demo(*, seed: int = 7, stdout=None) -> DemoResult:
             citywide=True,
             is_staff=True,
         )
+        _demo_assessment(bureau, centre, streets, _name(k + 5), _name(k + 6))
 
         # Grid responsibility: one 网格员 per community, and the street's inspector for every grid.
         duties = []
