@@ -31,3 +31,17 @@ def full_login(client: Client, person, *, ip: str = "192.0.2.10"):
 def browser_client():
     """A client whose requests look like a browser's (one address, a user agent)."""
     return Client(REMOTE_ADDR="192.0.2.10", HTTP_USER_AGENT="Mozilla/5.0 (test)")
+
+
+# The browser fixtures of the page tests (a live server, Debian's chromium, the network guard).
+from tests.web.conftest import (  # noqa: E402, F401
+    _live_server_helper,
+    browser,
+    committed,
+    live_server,
+    login,
+    login_as,
+    network_guard,
+    new_page,
+    page,
+)
