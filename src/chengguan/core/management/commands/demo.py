@@ -44,9 +44,27 @@ class Command(BaseCommand):
         self.stdout.write(f"指挥大屏 · wall:   http://{addr}/command/")
         self.stdout.write(f"公众 · public:     http://{addr}/public/report/   http://{addr}/public/lookup/")
         self.stdout.write(f"管理后台 · admin:  http://{addr}/admin/   (sysadmin / secadmin / auditor)")
+        self._two_factor()
         self.stdout.write(f"接口文档 · API:    http://{addr}/api/v1/docs")
         if not no_serve:
             call_command("runserver", addr, use_reloader=False, insecure_serving=True)
+
+    def _two_factor(self) -> None:
+        """The three administrators log in with a one-time code (TOTP): each has an authenticator
+        whose secret and QR code are printed here (scan it with an authenticator app, or ask for
+        the current code with `chengguan otp code USERNAME`)."""
+        from django.conf import settings
+
+        from chengguan.org.management.commands.otp import demo_devices
+
+        self.stdout.write("")
+        self.stdout.write(
+            "两步验证 · two-factor (管理员登录需动态验证码 administrators give a one-time code):"
+        )
+        for username, secret, path in demo_devices(settings.VAR_DIR):
+            self.stdout.write(f"  {username:<10} 密钥 secret {secret}   二维码 QR {path}")
+        self.stdout.write("  用身份验证器应用扫码，或运行 · scan with an authenticator app, or run:")
+        self.stdout.write("  chengguan otp code sysadmin")
 
     def _evaluation(self) -> None:
         """Scores need their configuration, and the figures their per-day aggregates: what the
