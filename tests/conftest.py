@@ -132,6 +132,18 @@ def _force_login_passes_two_factor(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_session_lifetime_in_simulated_time(request, settings):
+    """Many tests log a client in once and then move the clock by hours, days or months to act
+    in simulated time; the session's idle timeout and lifetime and the password's expiry count in
+    real time and would log them out. They are lifted here, except for the security tests
+    (tests/security/), which test exactly them with the production values."""
+    if "security" not in request.node.path.parts:
+        settings.SESSION_IDLE_SECONDS = settings.SESSION_ABSOLUTE_SECONDS = 10**9
+        settings.SESSION_COOKIE_AGE = 14 * 24 * 3600  # Django's default (the store's own expiry)
+        settings.PASSWORD_MAX_AGE_DAYS = 0
+
+
+@pytest.fixture(autouse=True)
 def _catalogue_checked_on_every_use(monkeypatch):
     """Tests roll their transactions back, which no signal reports: a per-process copy of the
     catalogue made inside a test must not outlive it. Checking the stamp on every use (rather than
