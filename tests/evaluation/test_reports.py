@@ -86,7 +86,11 @@ class RankingTable(HTMLParser):
             text = "".join(self._text).strip()
             if "data-ind" in self._cell:
                 den = self._cell["data-den"]
-                self._row[self._cell["data-ind"]] = (text, int(self._cell["data-num"]), int(den) if den else None)
+                self._row[self._cell["data-ind"]] = (
+                    text,
+                    int(self._cell["data-num"]),
+                    int(den) if den else None,
+                )
             else:
                 self._row[self._cell["data-col"]] = text
             self._cell = None
