@@ -268,7 +268,7 @@ def test_a_finding_becomes_one_case_linked_both_ways(assess):
     case.refresh_from_db()
     finding.refresh_from_db()
     assert finding.case_id == case.pk and case.assessment_finding.pk == finding.pk
-    assert case.source == CaseSource.PATROL and case.status == CaseStatus.REPORTED
+    assert case.source == CaseSource.ASSESSMENT and case.status == CaseStatus.REPORTED
     assert case.minor_class.name == "暴露垃圾" and case.grid_id == assess.grids[0].pk
     assert "暴露垃圾" in case.description and "路口东侧" in case.description
     assert case.photos.count() == 1 and case.reporter_id == person.pk

@@ -10,7 +10,6 @@ class AssessmentConfig(AppConfig):
     def ready(self) -> None:
         from chengguan.evaluation import scoring
 
-        from . import policies, selectors  # policies registers the permission policies on import
+        from . import policies, selectors  # noqa: F401  (policies registers the permission policies on import)
 
         scoring.register_extra_component(selectors.composite_component)
-        policies.allow_patrol_reports()

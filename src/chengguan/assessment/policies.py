@@ -95,14 +95,3 @@ grant(
         for a in ACTIONS
     },
 )
-
-
-def allow_patrol_reports() -> None:
-    """A finding becomes a case with the source 巡查发现 (patrol): CaseSource has no assessment
-    source and this app does not change the cases app, so the assessment team member is added to
-    the roles that may report from a patrol (cases.services.STAFF_SOURCES) at start-up."""
-    from chengguan.cases import services
-    from chengguan.cases.choices import CaseSource
-
-    roles = services.STAFF_SOURCES[CaseSource.PATROL]
-    services.STAFF_SOURCES[CaseSource.PATROL] = set(roles) | {Role.ASSESSOR}

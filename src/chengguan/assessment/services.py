@@ -355,7 +355,7 @@ def _stored_photos(finding: Finding) -> list[IngestedPhoto]:
 
 
 def finding_report(actor, finding_id: int, *, minor_class_id: int | None = None):
-    """Turn a finding into a case (source 巡查发现) in one action; (case, created). The finding and
+    """Turn a finding into a case (source 网格考核) in one action; (case, created). The finding and
     the case are linked both ways (`finding.case`, `case.assessment_finding`); a second call — a
     double tap, another team member — gives back the same case."""
     if not can(actor, "report", Finding):
@@ -378,7 +378,7 @@ def finding_report(actor, finding_id: int, *, minor_class_id: int | None = None)
         if finding.note:
             text = f"{text}。{finding.note}"
         data = case_services.CaseInput(
-            source=CaseSource.PATROL,
+            source=CaseSource.ASSESSMENT,
             minor_class_id=minor.pk,
             description=text[: case_services.MAX_DESCRIPTION],
             lon=lon,

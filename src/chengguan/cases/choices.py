@@ -24,6 +24,7 @@ class CaseSource(models.TextChoices):
     MEDIA = "media", _("媒体曝光")
     PATROL = "patrol", _("巡查发现")
     OPEN311 = "open311", _("第三方系统")
+    ASSESSMENT = "assessment", _("网格考核")  # a finding of the grid assessment team (assessment app)
 
 
 class CaseStatus(models.TextChoices):

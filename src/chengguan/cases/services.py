@@ -64,6 +64,7 @@ STAFF_SOURCES = {
     CaseSource.VIDEO: {Role.OPERATOR, Role.SHIFT_LEADER},
     CaseSource.LEADER: {Role.LEADER, Role.SHIFT_LEADER, Role.OPERATOR},
     CaseSource.MEDIA: {Role.OPERATOR, Role.SHIFT_LEADER, Role.LEADER},
+    CaseSource.ASSESSMENT: {Role.ASSESSOR},
 }
 
 
