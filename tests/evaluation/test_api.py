@@ -117,3 +117,14 @@ def test_publish_and_recompute_over_http(city, people, client_for, two_cases):
         },
     ).json()
     assert drill["published"]["numerator"] == drill["numerator"] == 2
+
+
+def test_the_system_administrator_keeps_the_configuration_but_reads_no_figures(people, client_for):
+    """三权分立 at the API as on the pages: figures and scores are for those granted them."""
+    admin = client_for(people["sysadmin"])
+    for url in (
+        "/api/v1/evaluation/indicators?object_type=street&period=2026-03",
+        "/api/v1/evaluation/rankings?object_type=street&period=2026-03",
+    ):
+        assert admin.get(url).status_code == 403
+    assert admin.get("/api/v1/evaluation/snapshots?period=2026-03").status_code == 200

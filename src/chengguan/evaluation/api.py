@@ -11,7 +11,7 @@ from chengguan.core.permissions import can
 
 from . import selectors, services
 from .indicators import INDICATORS
-from .models import Snapshot
+from .models import Snapshot, SnapshotFigure, SnapshotScore
 from .periods import parse_period
 from .schemas import DrilldownOut, ErrorOut, FiguresOut, PublishIn, RecomputeIn, SnapshotOut
 
@@ -21,6 +21,13 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 
 def _require(user, action: str) -> None:
     if not can(user, action, Snapshot):
+        raise PermissionDenied(_("您的角色不能查看或管理综合评价 · your role cannot do this"))
+
+
+def _require_figures(user) -> None:
+    """Figures and scores: those granted them (leaders, shift leaders), as on the pages; the system
+    administrator keeps the scoring configuration and the snapshot list, not the figures (三权分立)."""
+    if not (can(user, "view", SnapshotFigure) and can(user, "view", SnapshotScore)):
         raise PermissionDenied(_("您的角色不能查看或管理综合评价 · your role cannot do this"))
 
 
@@ -83,7 +90,7 @@ def _figures_response(object_type, period, rows, snapshot):
 def indicators(request, object_type: str, period: str, live: bool = False):
     """Every object of the type in your jurisdiction: its indicators, composite score and grade.
     A published period answers with its current snapshot unless `live=true`."""
-    _require(request.user, "view")
+    _require_figures(request.user)
     p = parse_period(period)
     rows, snapshot = selectors.period_figures(
         request.user, selectors.check_object_type(object_type), p, live=live
@@ -94,7 +101,7 @@ def indicators(request, object_type: str, period: str, live: bool = False):
 @router.get("/rankings", response={200: FiguresOut, **ERRORS})
 def rankings(request, object_type: str, period: str, live: bool = False):
     """The same figures ordered by rank (highest composite score first; unscored last)."""
-    _require(request.user, "view")
+    _require_figures(request.user)
     p = parse_period(period)
     rows, snapshot = selectors.ranking(request.user, selectors.check_object_type(object_type), p, live=live)
     return _figures_response(object_type, p, rows, snapshot)
@@ -103,7 +110,7 @@ def rankings(request, object_type: str, period: str, live: bool = False):
 @router.get("/drilldown", response={200: DrilldownOut, **ERRORS})
 def drilldown(request, object_type: str, object_id: int, period: str, indicator: str):
     """The cases behind one figure: each term of its numerator and denominator with its cases."""
-    _require(request.user, "view")
+    _require_figures(request.user)
     p = parse_period(period)
     found = selectors.drilldown(request.user, object_type, object_id, p, indicator)
     published = None
