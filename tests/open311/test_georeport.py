@@ -582,10 +582,11 @@ def test_listing_takes_a_fixed_number_of_queries(client, history, people, django
     services.case_mark_duplicate(
         people["operator_a"], h["last"].pk, version=h["last"].version, original_id=h["august"].pk
     )
+    # 4 for the listing, up to 5 for the per-address rate limit's counter in the shared cache table
     with time_machine.travel(at(2026, 9, 29, 12), tick=False):
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(9):
             assert len(numbers(client)) == 3
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(9):
         assert len(numbers(client, start_date="2026-05-01", end_date="2026-07-30")) == 1
 
 
