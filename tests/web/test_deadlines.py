@@ -25,7 +25,8 @@ def test_a_natural_time_limit_counts_down_at_night_and_working_time_waits_for_mo
         reported = make_case(city, people, CaseStatus.REPORTED)
         handling = make_case(city, people, CaseStatus.HANDLING)
         units = {
-            s.case_id: s.limit_unit for s in CaseStage.objects.filter(ended_at=None, case__in=[reported, handling])
+            s.case_id: s.limit_unit
+            for s in CaseStage.objects.filter(ended_at=None, case__in=[reported, handling])
         }
         assert units[reported.pk] in (TimeUnit.MINUTE, TimeUnit.HOUR)  # the catalogue's acceptance limit
         assert units[handling.pk] not in (TimeUnit.MINUTE, TimeUnit.HOUR)

@@ -42,7 +42,17 @@ class ChokepointAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ChokepointAdmin):
-    list_display = ("at", "actor_name", "action", "model", "object_id", "object_repr", "ip", "request_id", "digest")
+    list_display = (
+        "at",
+        "actor_name",
+        "action",
+        "model",
+        "object_id",
+        "object_repr",
+        "ip",
+        "request_id",
+        "digest",
+    )
     list_filter = ("action", "model", "via")
     search_fields = ("actor_name", "object_repr", "object_id", "request_id")
     date_hierarchy = "at"

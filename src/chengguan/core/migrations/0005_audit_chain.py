@@ -15,42 +15,63 @@ def digest_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0004_audit_view_personal'),
+        ("core", "0004_audit_view_personal"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditSeal',
+            name="AuditSeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('upto_id', models.BigIntegerField(unique=True, verbose_name='截至记录')),
-                ('rows', models.PositiveIntegerField(verbose_name='记录数')),
-                ('chain', models.CharField(max_length=64, verbose_name='链值')),
-                ('mac', models.CharField(max_length=64, verbose_name='签名')),
-                ('sealed_at', models.DateTimeField(verbose_name='封存时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("upto_id", models.BigIntegerField(unique=True, verbose_name="截至记录")),
+                ("rows", models.PositiveIntegerField(verbose_name="记录数")),
+                ("chain", models.CharField(max_length=64, verbose_name="链值")),
+                ("mac", models.CharField(max_length=64, verbose_name="签名")),
+                ("sealed_at", models.DateTimeField(verbose_name="封存时间")),
             ],
             options={
-                'verbose_name': '审计封存',
-                'verbose_name_plural': '审计封存',
-                'ordering': ['-upto_id'],
+                "verbose_name": "审计封存",
+                "verbose_name_plural": "审计封存",
+                "ordering": ["-upto_id"],
             },
         ),
         migrations.AddField(
-            model_name='auditlog',
-            name='digest',
-            field=models.CharField(blank=True, editable=False, max_length=64, verbose_name='内容摘要'),
+            model_name="auditlog",
+            name="digest",
+            field=models.CharField(blank=True, editable=False, max_length=64, verbose_name="内容摘要"),
         ),
         migrations.AlterField(
-            model_name='auditlog',
-            name='action',
-            field=models.CharField(choices=[('create', '新增'), ('update', '修改'), ('delete', '删除'), ('bulk', '批量操作'), ('view_personal', '查看个人信息'), ('export', '导出'), ('login', '登录'), ('logout', '退出登录'), ('login_failed', '登录失败'), ('denied', '拒绝访问')], max_length=16, verbose_name='操作'),
+            model_name="auditlog",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("create", "新增"),
+                    ("update", "修改"),
+                    ("delete", "删除"),
+                    ("bulk", "批量操作"),
+                    ("view_personal", "查看个人信息"),
+                    ("export", "导出"),
+                    ("login", "登录"),
+                    ("logout", "退出登录"),
+                    ("login_failed", "登录失败"),
+                    ("denied", "拒绝访问"),
+                ],
+                max_length=16,
+                verbose_name="操作",
+            ),
         ),
         migrations.AlterField(
-            model_name='auditlog',
-            name='at',
-            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False, verbose_name='时间'),
+            model_name="auditlog",
+            name="at",
+            field=models.DateTimeField(
+                db_index=True, default=django.utils.timezone.now, editable=False, verbose_name="时间"
+            ),
         ),
         migrations.RunPython(digest_existing, migrations.RunPython.noop),
     ]
