@@ -32,7 +32,8 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
-def test_login_and_pages_run_under_the_policy(page, login, committed, live_server):
+def test_login_and_pages_run_under_the_policy(new_page, login, committed, live_server):
+    page = new_page(bypass_csp=False)
     page.add_init_script(WATCH)
     console = Console(page)
     case = committed.case(CaseStatus.DISPATCHED)
@@ -52,7 +53,8 @@ def test_login_and_pages_run_under_the_policy(page, login, committed, live_serve
     assert any("style-src" in v for v in console.violations(page))
 
 
-def test_an_administrator_logs_in_with_the_code_and_the_admin_runs_under_the_policy(page, login):
+def test_an_administrator_logs_in_with_the_code_and_the_admin_runs_under_the_policy(new_page, login):
+    page = new_page(bypass_csp=False)
     page.add_init_script(WATCH)
     console = Console(page)
     login(page, "secadmin")
@@ -62,10 +64,26 @@ def test_an_administrator_logs_in_with_the_code_and_the_admin_runs_under_the_pol
     assert console.violations(page) == []
 
 
-def test_the_enrolment_page_draws_its_qr_code_under_the_policy(page, login_as):
+def test_the_enrolment_page_draws_its_qr_code_under_the_policy(new_page, login_as):
+    page = new_page(bypass_csp=False)
     page.add_init_script(WATCH)
     console = Console(page)
     login_as(page, "dispatcher_a")
     page.goto("/account/two-factor/")
     assert page.locator("figure.qr svg").count() == 1
+    assert console.violations(page) == []
+
+
+def test_the_phone_and_public_pages_run_under_the_policy(new_page, login_as):
+    """The pages with the most script: the inspector's report (IndexedDB drafts, camera, map) and
+    the public report and map."""
+    page = new_page(width=360, height=780, mobile=True, bypass_csp=False)
+    page.add_init_script(WATCH)
+    console = Console(page)
+    for path in ("/public/report/", "/public/map/", "/public/lookup/"):
+        assert page.goto(path).status == 200
+        page.wait_for_load_state("networkidle")
+    login_as(page, "inspector_a")
+    assert page.goto("/inspector/report/").status == 200
+    page.wait_for_load_state("networkidle")
     assert console.violations(page) == []

@@ -181,3 +181,14 @@ def test_the_roles_that_require_it_are_a_setting(settings, people):
     assert twofactor.is_required(people["auditor"]) and not twofactor.is_required(people["leader"])
     settings.OTP_REQUIRED_ROLES = ["leader"]
     assert twofactor.is_required(people["leader"]) and not twofactor.is_required(people["auditor"])
+
+
+def test_a_role_that_requires_it_granted_during_a_session_asks_for_the_code(people):
+    from chengguan.org.models import RoleGrant
+
+    person = people["leader"]
+    client = Client()
+    full_login(client, person)
+    assert client.get("/command/").status_code == 200
+    person.roles.add(RoleGrant.objects.get(role="auditor"))
+    assert client.get("/command/")["Location"].startswith("/account/two-factor/")  # enrol first

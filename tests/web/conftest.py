@@ -215,7 +215,10 @@ def network_guard():
 def new_page(browser, live_server, network_guard, committed):
     contexts = []
 
-    def make(*, width=1280, height=900, locale="zh-CN", mobile=False):
+    def make(*, width=1280, height=900, locale="zh-CN", mobile=False, bypass_csp=True):
+        # Playwright evaluates string predicates (page.wait_for_function("…")) with eval, which
+        # the pages' Content-Security-Policy forbids: pages bypass it unless asked not to. The
+        # policy itself is tested with bypass_csp=False in tests/security/test_browser.py.
         context = browser.new_context(
             base_url=live_server.url,
             viewport={"width": width, "height": height},
@@ -223,6 +226,7 @@ def new_page(browser, live_server, network_guard, committed):
             is_mobile=mobile,
             has_touch=mobile,
             service_workers="block",
+            bypass_csp=bypass_csp,
         )
         context.set_default_timeout(15_000)
         context.route("**/*", network_guard.route)

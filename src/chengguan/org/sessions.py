@@ -68,9 +68,17 @@ def record_login(request, person: Person) -> None:
     session = getattr(request, "session", None)
     if session is None:
         return
+    from . import twofactor
+    from .middleware import PASSWORD_STATE
+    from .passwords import password_expired
+
     now = time.time()
     session[STARTED] = now
     session[SEEN] = now
+    # What the login still owes, decided now rather than on the first page (no write there).
+    session[twofactor.SESSION_STATE] = twofactor.state(person)
+    session[twofactor.SESSION_STAMP] = person.access_stamp
+    session[PASSWORD_STATE] = password_expired(person)
     if not session.session_key:
         session.save()
     meta = getattr(request, "META", {}) or {}

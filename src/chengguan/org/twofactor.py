@@ -34,6 +34,7 @@ from .choices import Role
 
 DEVICE_NAME = "authenticator"
 SESSION_STATE = "_cg_2fa"  # "required" | "enrolled" | "none", decided at login
+SESSION_STAMP = "_cg_2fa_stamp"  # the person's access_stamp then: new roles decide it again
 
 DEFAULT_REQUIRED_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR)
 
@@ -62,10 +63,14 @@ def state(person) -> str:
 
 
 def session_state(request) -> str:
-    """The session's two-factor state, decided once at login (no query on every request)."""
+    """The session's two-factor state, decided at login (no query on every request) and again
+    whenever the person's roles change (their access_stamp moves): a role that requires the
+    second factor, granted during a session, asks for it at the next request."""
     value = request.session.get(SESSION_STATE)
-    if value not in {"required", "enrolled", "none"}:
+    stamp = request.user.access_stamp
+    if value not in {"required", "enrolled", "none"} or request.session.get(SESSION_STAMP) != stamp:
         value = request.session[SESSION_STATE] = state(request.user)
+        request.session[SESSION_STAMP] = stamp
     return value
 
 
