@@ -116,7 +116,7 @@ def test_an_assessment_with_a_photo_and_a_finding_turned_into_a_case_at_360px(
     with django_db_blocker.unblock():
         finding = Finding.objects.get(item=a02)
         case = Case.objects.get(pk=finding.case_id)
-        assert case.source == CaseSource.PATROL and case.grid_id == grid.pk
+        assert case.source == CaseSource.ASSESSMENT and case.grid_id == grid.pk
         assert case.photos.count() == 1 and Case.objects.filter(assessment_finding__isnull=False).count() == 1
         record = AssessmentRecord.objects.get()
         assert str(record.score) == "95.0"
