@@ -358,7 +358,7 @@ def event_counts(h: History, ev: Ev) -> list[tuple[str, int, str]]:
         regions("closed")
         if _run_on_time(h, ev, stage):
             regions("closed_on_time")
-        for dept, on_time in _closing_departments(h, ev):
+        for dept, on_time in _closing_departments(h, ev, stage):
             department(dept, "closed")
             if on_time:
                 department(dept, "closed_on_time")
@@ -382,23 +382,28 @@ def _run_on_time(h: History, close: Ev, close_stage: St | None) -> bool:
     return all(s.on_time for s in run)
 
 
-def _closing_departments(h: History, close: Ev) -> list[tuple[int, bool]]:
+def _closing_departments(h: History, close: Ev, close_stage: St | None) -> list[tuple[int, bool]]:
     """The departments a closure counts for, each judged on its own task (协办 counts for each
     department on its own task): the tasks of the last dispatch, released co-handlers excluded.
-    The lead is on time when every handling pass since that dispatch (rework included) was;
-    a co-handler when its feedback was."""
+    The lead is on time when every handling pass from that dispatch up to the closing stage
+    (rework included) was; a co-handler when its feedback was.
+
+    Only stages before the closing stage count, so a closure's figures never change afterwards:
+    a reopened case's later handling passes belong to its next closure, not to this one (and a
+    closure that ended no stage, which the services never write, has no on-time lead)."""
     dispatch = h.last_before(close, {CaseAction.DISPATCH})
     if dispatch is None:
         return []
     dispatch_stage = h.ended_stage(dispatch)
     after = dispatch_stage.id if dispatch_stage is not None else 0
+    until = close_stage.id if close_stage is not None else after
     out = []
     for task in h.tasks_created(dispatch):
         if task.role == TaskRole.LEAD:
             passes = [
                 s.on_time
                 for s in h.stages
-                if s.id > after and STAGE_PREFIX.get(s.status) == "handle" and s.on_time is not None
+                if after < s.id < until and STAGE_PREFIX.get(s.status) == "handle" and s.on_time is not None
             ]
             out.append((task.department_id, bool(passes) and all(passes)))
         elif task.status != TaskStatus.RELEASED:

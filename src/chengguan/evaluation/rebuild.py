@@ -81,16 +81,18 @@ tk AS (
     row_number() OVER (PARTITION BY tk.case_id, tk.dispatched_at ORDER BY tk.id) - 1 AS rk
   FROM {t["task"]} tk WHERE tk.dispatched_at >= %(lo)s AND tk.dispatched_at < %(hi)s
 ),
--- closures: the run since the last 立案/结案/挂账 before the closing stage, and the last dispatch's tasks
+-- closures: the run since the last 立案/结案/挂账 before the closing stage, and the last dispatch's tasks;
+-- the lead's handling passes are those between that dispatch and the closing stage (never a later one)
 cl AS (
-  SELECT ep.id, ep.case_id, ep.day, ep.st_id, ep.grid_id, ep.community_id, ep.street_id, ep.district_id
+  SELECT ep.id, ep.case_id, ep.at, ep.day, ep.st_id, ep.grid_id, ep.community_id, ep.street_id, ep.district_id
   FROM ep WHERE ep.action = 'close'
 ),
 cl_marks AS (
   SELECT cl.id,
     coalesce(max(s.id) FILTER (WHERE s.ended_by IN ('register', 'close', 'suspend_approve') AND s.id < cl.st_id), 0)
       AS run_after,
-    max(s.id) FILTER (WHERE s.ended_by = 'dispatch' AND s.id < coalesce(cl.st_id, 9223372036854775807)) AS dsp_stage
+    max(s.id) FILTER (WHERE s.ended_by = 'dispatch'
+      AND (s.id < cl.st_id OR (cl.st_id IS NULL AND s.ended_at <= cl.at))) AS dsp_stage
   FROM cl JOIN {t["stage"]} s ON s.case_id = cl.case_id GROUP BY cl.id
 ),
 cl_run AS (
@@ -98,9 +100,9 @@ cl_run AS (
     cl.st_id IS NOT NULL AND coalesce(bool_and(s.on_time) FILTER (
       WHERE s.id > m.run_after AND s.id <= cl.st_id AND s.on_time IS NOT NULL), true) AS run_on_time,
     ds.ended_at AS dsp_at, m.dsp_stage,
-    count(*) FILTER (WHERE s.id > m.dsp_stage AND s.id < coalesce(cl.st_id, 9223372036854775807)
+    count(*) FILTER (WHERE s.id > m.dsp_stage AND s.id < cl.st_id
       AND s.status IN ('dispatched', 'handling') AND s.on_time IS NOT NULL) AS passes,
-    coalesce(bool_and(s.on_time) FILTER (WHERE s.id > m.dsp_stage AND s.id < coalesce(cl.st_id, 9223372036854775807)
+    coalesce(bool_and(s.on_time) FILTER (WHERE s.id > m.dsp_stage AND s.id < cl.st_id
       AND s.status IN ('dispatched', 'handling') AND s.on_time IS NOT NULL), false) AS passes_on_time,
     cl.case_id
   FROM cl JOIN cl_marks m ON m.id = cl.id JOIN {t["stage"]} s ON s.case_id = cl.case_id
