@@ -22,8 +22,9 @@ from django.db import connection, transaction
 
 from . import counters
 
-PG = {"jlen": "jsonb_array_length", "jtype": "jsonb_typeof"}
-DUCKDB = {"jlen": "json_array_length", "jtype": "json_type"}
+# `series`: the integers lo..hi (none when hi < lo), as a table joined laterally.
+PG = {"jlen": "jsonb_array_length", "jtype": "jsonb_typeof", "series": "generate_series({lo}, {hi})"}
+DUCKDB = {"jlen": "json_array_length", "jtype": "json_type", "series": "generate_series({lo}, {hi})"}
 TABLES = {
     "case": "cases_case",
     "event": "cases_caseevent",
@@ -178,38 +179,64 @@ GROUP BY day, kind, pk, counter
 
 def gauge_sql(d: dict = PG, t: dict = TABLES) -> str:
     """(day, kind, object_id, counter, n): open and overdue at the end of each day
-    %(first)s..%(last)s (the instant T = the next local midnight)."""
+    %(first)s..%(last)s (the instant T = the next local midnight).
+
+    Linear in the stages: each stage (and co-handler task) is given only the days it was open and
+    overdue at midnight, as one series of day numbers (i = day - first). For the day d, T is the
+    midnight after d, and with L(x) the local date of x: x < T  <=>  L(x) <= d, and x >= T  <=>
+    L(x) - 1 >= d. So a stage is open and past its final deadline at the end of the days
+    max(L(started), L(deadline)) .. L(ended) - 1, and one that was extended later (approved at x)
+    was past its earlier deadline at T only on days up to min(L(deadline), L(x)) - 1."""
     prefix = PREFIX.format(col="op.status")
+
+    def ld(col: str) -> str:  # the local date of a timestamptz
+        return f"CAST({col} AT TIME ZONE %(tz)s AS date)"
+
+    def days(lo: str, hi: str) -> str:  # (day number i) for i in lo..hi, clipped to the range
+        return d["series"].format(
+            lo=f"greatest({lo}, r.first) - r.first", hi=f"least({hi}, r.last) - r.first"
+        )
+
+    started, deadline, ended = ld("st.started_at"), ld("st.deadline"), ld("st.ended_at")
+    plain_days = days(f"greatest({started}, {deadline})", f"coalesce({ended} - 1, r.last)")
+    ext_days = days(started, f"least({deadline}, {ld('x.at')}, coalesce({ended}, r.last + 1)) - 1")
+    co_days = days(
+        f"greatest({ld('co.dispatched_at')}, {ld('co.deadline')})", f"coalesce({ld('co.ended')} - 1, r.last)"
+    )
     return f"""
-WITH days AS (
-  SELECT CAST(g AS date) AS day, (CAST(g AS date) + 1)::timestamp AT TIME ZONE %(tz)s AS t
-  FROM generate_series(CAST(%(first)s AS date), CAST(%(last)s AS date), interval '1 day') AS gs(g)
+WITH r AS (
+  SELECT CAST(%(first)s AS date) AS first, CAST(%(last)s AS date) AS last,
+    CAST(CAST(%(first)s AS date) + 1 AS timestamp) AT TIME ZONE %(tz)s AS t_first,
+    CAST(CAST(%(last)s AS date) + 1 AS timestamp) AT TIME ZONE %(tz)s AS t_last
 ),
-bounds AS (SELECT min(t) AS t_first, max(t) AS t_last FROM days),
 st AS (
   SELECT s.id, s.case_id, s.status, s.department_id, s.started_at, s.deadline, s.ended_at
-  FROM {t["stage"]} s, bounds b
-  WHERE s.started_at < b.t_last AND (s.ended_at IS NULL OR s.ended_at >= b.t_first)
+  FROM {t["stage"]} s, r
+  WHERE s.started_at < r.t_last AND (s.ended_at IS NULL OR s.ended_at >= r.t_first)
 ),
--- overdue at T whatever the extensions (they only ever move a deadline later)
+-- overdue at T whatever the extensions (they only ever move a deadline later); only a stage that
+-- ended after its deadline, or is still open, can have been open and overdue at a midnight
 plain AS (
-  SELECT st.id, st.case_id, st.status, st.department_id, days.day
-  FROM st JOIN days ON days.t > st.started_at AND days.t > st.deadline
-    AND (st.ended_at IS NULL OR st.ended_at >= days.t)
+  SELECT st.id, st.case_id, st.status, st.department_id, r.first + CAST(gs.i AS INTEGER) AS day
+  FROM st CROSS JOIN r CROSS JOIN LATERAL {plain_days} AS gs(i)
+  WHERE (st.ended_at IS NULL OR st.ended_at > st.deadline) AND st.deadline < r.t_last
 ),
--- not overdue by the final deadline, but by the one in force at T (an extension approved at or after T)
-ext AS (
-  SELECT st.id, st.case_id, st.status, st.department_id, days.day, days.t,
-    CAST(x.data->>'old_deadline' AS TIMESTAMPTZ) AS old_deadline,
-    row_number() OVER (PARTITION BY st.id, days.day ORDER BY x.id) AS rk
-  FROM st JOIN {t["event"]} x ON x.case_id = st.case_id AND x.action = 'extend_approve'
+-- not overdue by the final deadline, but by the one in force at T (an extension approved at or
+-- after T): the first such extension (in id order) carries the deadline in force at T
+ext_days AS (
+  SELECT st.id, st.case_id, st.status, st.department_id, r.first + CAST(gs.i AS INTEGER) AS day, x.id AS x_id,
+    CAST(x.data->>'old_deadline' AS TIMESTAMPTZ) AS old_deadline
+  FROM st CROSS JOIN r JOIN {t["event"]} x ON x.case_id = st.case_id AND x.action = 'extend_approve'
     AND x.at >= st.started_at AND (st.ended_at IS NULL OR x.at <= st.ended_at)
-  JOIN days ON days.t > st.started_at AND days.t <= st.deadline AND x.at >= days.t
-    AND (st.ended_at IS NULL OR st.ended_at >= days.t)
+  CROSS JOIN LATERAL {ext_days} AS gs(i)
+),
+ext AS (
+  SELECT ext_days.*, row_number() OVER (PARTITION BY id, day ORDER BY x_id) AS rk FROM ext_days
 ),
 o AS (
   SELECT id, case_id, status, department_id, day FROM plain
-  UNION ALL SELECT id, case_id, status, department_id, day FROM ext WHERE rk = 1 AND old_deadline < t
+  UNION ALL SELECT id, case_id, status, department_id, day FROM ext
+  WHERE rk = 1 AND old_deadline < CAST(day + 1 AS timestamp) AT TIME ZONE %(tz)s
 ),
 co AS (
   SELECT tk.id, tk.case_id, tk.department_id, tk.dispatched_at, tk.deadline,
@@ -217,9 +244,14 @@ co AS (
       SELECT min(x.at) FROM {t["event"]} x WHERE x.case_id = tk.case_id AND x.at > tk.dispatched_at
         AND (x.action IN ('return', 'reopen', 'suspend_approve')
              OR (x.action = 'cohandler_release' AND x.data->>'task' = CAST(tk.id AS VARCHAR)))) END AS ended
-  FROM {t["task"]} tk, bounds b
-  WHERE tk.role = 'co' AND tk.dispatched_at < b.t_last AND tk.deadline < b.t_last
-    AND (tk.done_at IS NULL OR tk.done_at >= b.t_first)
+  FROM {t["task"]} tk, r
+  WHERE tk.role = 'co' AND tk.dispatched_at < r.t_last AND tk.deadline < r.t_last
+    AND (tk.done_at IS NULL OR tk.done_at >= r.t_first)
+),
+co_days AS (
+  SELECT co.department_id, r.first + CAST(gs.i AS INTEGER) AS day
+  FROM co CROSS JOIN r CROSS JOIN LATERAL {co_days} AS gs(i)
+  WHERE co.ended IS NULL OR co.ended > co.deadline
 ),
 oc AS (
   SELECT o.day, o.status, c.grid_id, c.community_id, c.street_id, c.district_id
@@ -236,8 +268,7 @@ rows AS (
   UNION ALL SELECT op.day, op.kind, op.pk, 'oo_case' FROM op WHERE op.status IN {AFTER_REG}
   UNION ALL SELECT o.day, 'department', o.department_id, 'oo_task' FROM o
   WHERE o.status IN ('dispatched', 'handling')
-  UNION ALL SELECT days.day, 'department', co.department_id, 'oo_task' FROM co
-  JOIN days ON days.t > co.dispatched_at AND days.t > co.deadline AND (co.ended IS NULL OR co.ended >= days.t)
+  UNION ALL SELECT day, 'department', department_id, 'oo_task' FROM co_days
 )
 SELECT day, kind, pk, counter, count(*) AS n FROM rows WHERE pk IS NOT NULL AND pk <> 0
 GROUP BY day, kind, pk, counter
@@ -260,7 +291,8 @@ def supported() -> bool:
 
 def rebuild_days(first: dt.date, last: dt.date) -> dict[str, int]:
     """Replace the counters and gauges of the days first..last (inclusive) with a recount from the
-    case rows. The caller holds the fold's lock (services.settle_days)."""
+    case rows. The caller holds the fold's lock (services._settle_period) and marks the days
+    settled."""
     p = params(first, last)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL jit = off")
@@ -274,3 +306,15 @@ def rebuild_days(first: dt.date, last: dt.date) -> dict[str, int]:
         cur.execute("INSERT INTO evaluation_dailygauge (day, kind, object_id, counter, n) " + gauge_sql(), p)
         n_gauges = cur.rowcount
     return {"counters": n_counters, "gauges": n_gauges}
+
+
+def events_per_day(first: dt.date, last: dt.date) -> dict[dt.date, int]:
+    """The number of case events of each local day first..last (what SettledDay records)."""
+    p = params(first, last)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT CAST(at AT TIME ZONE %(tz)s AS date), count(*) FROM cases_caseevent "
+            "WHERE at >= %(lo)s AND at < %(hi)s GROUP BY 1",
+            p,
+        )
+        return dict(cur.fetchall())
