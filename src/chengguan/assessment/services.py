@@ -23,7 +23,7 @@ from shapely.geometry import shape
 
 from chengguan.cases import services as case_services
 from chengguan.cases.choices import CaseSource
-from chengguan.cases.photos import IngestedPhoto, ingest_photo, store_photo
+from chengguan.cases.photos import IngestedPhoto, ingest_photo, removed_unless_committed, store_photo
 from chengguan.catalog import selectors as catalog_selectors
 from chengguan.catalog.models import MinorClass
 from chengguan.core import clock, geo
@@ -216,25 +216,19 @@ def _ingest(photos) -> list[IngestedPhoto]:
 
 
 def _store_photos(finding: Finding, photos: list[IngestedPhoto], at) -> None:
-    stored = []
-    try:
-        for photo in photos:
-            image, thumb = store_photo(photo, folder=PHOTO_FOLDER)
-            stored += [image, thumb]
-            FindingPhoto.objects.create(
-                finding=finding,
-                image=image,
-                thumbnail=thumb,
-                width=photo.width,
-                height=photo.height,
-                sha256=photo.sha256,
-                taken_at=photo.taken_at,
-                uploaded_at=at,
-            )
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
+    """Store the photos and their rows. The caller runs inside `removed_unless_committed`."""
+    for photo in photos:
+        image, thumb = store_photo(photo, folder=PHOTO_FOLDER)
+        FindingPhoto.objects.create(
+            finding=finding,
+            image=image,
+            thumbnail=thumb,
+            width=photo.width,
+            height=photo.height,
+            sha256=photo.sha256,
+            taken_at=photo.taken_at,
+            uploaded_at=at,
+        )
 
 
 def finding_set(
@@ -254,7 +248,7 @@ def finding_set(
     if (lon is None) != (lat is None):
         raise Invalid("bad_location", _("经度和纬度须同时填写 · give both longitude and latitude"))
     ingested = _ingest(photos)
-    with transaction.atomic():
+    with removed_unless_committed(), transaction.atomic():
         record = _own_draft(actor, record_id)
         try:
             item_id = int(item_id)

@@ -1,7 +1,8 @@
 """The case loop's background jobs (django-tasks), run by `chengguan worker` on a schedule.
 
-Both are idempotent: a stage is flagged overdue once and escalated once (timestamps on the stage),
-and the ledger reminder is deduplicated per case and day.
+All are idempotent: a stage is flagged overdue once and escalated once (timestamps on the stage),
+the ledger reminder is deduplicated per case and day, and the photo sweep removes only files that
+no row refers to.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django_tasks import task
 from . import notifications
 from .choices import CaseStatus
 from .models import Case, CaseStage
+from .photos import sweep_orphan_photos
 
 BATCH = 200
 
@@ -84,3 +86,9 @@ def overdue_scan() -> dict[str, int]:
 @task()
 def ledger_review() -> dict[str, int]:
     return review_ledger()
+
+
+@task()
+def photo_sweep() -> dict[str, int]:
+    """Photo files no row refers to, left by a process that died before its transaction ended."""
+    return sweep_orphan_photos()

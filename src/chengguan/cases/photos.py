@@ -30,6 +30,9 @@ import numbers
 import re
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -448,4 +451,88 @@ def store_photo(photo: IngestedPhoto, *, folder: str = "cases") -> tuple[str, st
     except BaseException:
         default_storage.delete(display_name)
         raise
+    stored = _STORED.get()
+    if stored is not None:
+        stored += [display_name, thumb_name]
     return display_name, thumb_name
+
+
+# --- files of a transaction that did not commit ------------------------------------------------------
+
+# The storage names written by store_photo inside the innermost `removed_unless_committed` block.
+_STORED: ContextVar[list[str] | None] = ContextVar("chengguan_stored_photos", default=None)
+
+
+@contextmanager
+def removed_unless_committed() -> Iterator[None]:
+    """Delete again the photo files stored inside the block if the block raises.
+
+    Files are written before the transaction that refers to them commits; when it rolls back
+    instead (a concurrent retry with the same Idempotency-Key, a stale version, any error), nothing
+    refers to them. Put this around the outermost `transaction.atomic()` of a service, or use it as
+    a decorator above `@transaction.atomic`. Inside an enclosing block, the names are handed on
+    to it on success, since the enclosing transaction may still roll back. A process killed
+    between the write and the commit leaves files behind: `sweep_orphan_photos` removes those."""
+    stored: list[str] = []
+    token = _STORED.set(stored)
+    try:
+        yield
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    finally:
+        _STORED.reset(token)
+    outer = _STORED.get()
+    if outer is not None:
+        outer += stored
+
+
+# Storage folder → (model, fields) of the rows that refer to photo files stored there.
+_PHOTO_MODELS: dict[str, tuple[type, tuple[str, ...]]] = {}
+ORPHAN_GRACE = timedelta(days=1)
+
+
+def register_photo_model(folder: str, model, fields: tuple[str, ...] = ("image", "thumbnail")) -> None:
+    """Declare which rows refer to the files `store_photo(…, folder=folder)` writes (from the
+    app's ready()), so the sweep knows what is still in use."""
+    if not _FOLDER.fullmatch(folder):
+        raise ValueError(f"bad storage folder {folder!r}")
+    _PHOTO_MODELS[folder] = (model, tuple(fields))
+
+
+def _walk(folder: str) -> Iterator[str]:
+    directories, files = default_storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in directories:
+        yield from _walk(f"{folder}/{sub}")
+
+
+def sweep_orphan_photos(*, now: datetime | None = None, grace: timedelta = ORPHAN_GRACE) -> dict[str, int]:
+    """Delete photo files that no row refers to and that are older than `grace` (a file younger
+    than that may belong to a transaction still open). Month folder by month folder, so memory
+    stays bounded by one month's photos. Returns counts of files kept and removed."""
+    now = now or dj_timezone.now()
+    kept = removed = 0
+    for folder, (model, fields) in sorted(_PHOTO_MODELS.items()):
+        if not default_storage.exists(folder):
+            continue
+        months: dict[str, list[str]] = {}
+        for name in _walk(folder):
+            months.setdefault(name.rsplit("/", 1)[0], []).append(name)
+        for month, names in sorted(months.items()):
+            used: set[str] = set()
+            for field_name in fields:
+                used.update(
+                    model.objects.filter(**{f"{field_name}__startswith": month + "/"}).values_list(
+                        field_name, flat=True
+                    )
+                )
+            for name in names:
+                if name in used or now - default_storage.get_modified_time(name) < grace:
+                    kept += 1
+                    continue
+                default_storage.delete(name)
+                removed += 1
+    return {"kept": kept, "removed": removed}

@@ -53,6 +53,7 @@ from .models import (
     CaseTask,
     IdempotencyRecord,
 )
+from .photos import removed_unless_committed, store_photo
 
 MAX_DESCRIPTION = 4000
 # Sources whose reports an inspector must verify on site before registration.
@@ -170,10 +171,11 @@ def case_report(actor, data: CaseInput, *, idempotency_key: str | None = None) -
         if existing is not None:  # a retry of a request that went through
             return existing, False
         try:
-            with transaction.atomic():
+            with removed_unless_committed(), transaction.atomic():
                 case = _create_case(actor, data)
                 # Written last, with its case: a concurrent request with the same key waits on the
-                # unique index until this commits, then rolls its own case back and finds this one.
+                # unique index until this commits, then rolls its own case back (and its photo
+                # files with it) and finds this one.
                 IdempotencyRecord.objects.create(person=actor, key=key, body_hash=fingerprint, case=case)
                 return case, True
         except IntegrityError:
@@ -181,7 +183,7 @@ def case_report(actor, data: CaseInput, *, idempotency_key: str | None = None) -
             if existing is None:
                 raise
             return existing, False
-    with transaction.atomic():
+    with removed_unless_committed(), transaction.atomic():
         return _create_case(actor, data), True
 
 
@@ -235,10 +237,9 @@ def _create_case(actor, data: CaseInput) -> Case:
 
 
 def _attach_photos(case, event, photos, kind, actor, at):
+    """Store the photos and their rows. The caller runs inside `removed_unless_committed`."""
     if not photos:
         return
-    from .photos import store_photo
-
     for photo in photos:
         image, thumb = store_photo(photo)
         gps = photo.gps or (None, None)
@@ -445,6 +446,7 @@ def case_accept(actor, case_id, *, version, note="") -> Case:
     return t.commit(target, note=note)
 
 
+@removed_unless_committed()  # photo files go if the transaction rolls back
 @transaction.atomic
 def case_verify(actor, case_id, *, version, note="", photos=()) -> Case:
     """核实: the inspector confirms the problem on site."""
@@ -564,6 +566,7 @@ def case_return(actor, case_id, *, version, reason) -> Case:
     return t.commit(CaseStatus.TO_DISPATCH, note=reason, department=task.department)
 
 
+@removed_unless_committed()  # photo files go if the transaction rolls back
 @transaction.atomic
 def case_handle(actor, case_id, *, version, result, photos=()) -> Case:
     """处置反馈: the lead department reports the result; every co-handler must have fed back
@@ -592,6 +595,7 @@ def case_handle(actor, case_id, *, version, result, photos=()) -> Case:
     return case
 
 
+@removed_unless_committed()  # photo files go if the transaction rolls back
 @transaction.atomic
 def case_check(actor, case_id, *, version, passed: bool, note="", photos=()) -> Case:
     """核查: the inspector checks on site; a failed check sends the case back for rework (返工)."""
