@@ -84,3 +84,45 @@ def test_the_scores_page_of_the_rectification_office(assess, client_for, city):
     assert assess.grids[0].code in grid
     wrong = office.get("/assessment/scores/", {"level": "street", "period": "2026-13"})
     assert wrong.status_code == 422 and 'role="alert"' in wrong.content.decode()
+
+
+def test_the_rectification_office_makes_a_plan_on_its_page(assess, client_for, city):
+    from chengguan.assessment.models import AssessmentPlan
+    from chengguan.grid.models import UnitGrid
+
+    office = client_for(assess.people["office_a"])
+    page = office.get("/assessment/plans/")
+    html = page.content.decode()
+    assert page.status_code == 200 and assess.plan.name in html and city.street_a.name in html
+    assert city.street_b.name not in html  # only its own jurisdiction is offered
+    before = AssessmentPlan.objects.count()
+    form = {
+        "name": "四月复查",
+        "team": assess.team.pk,
+        "checklist": assess.checklist.pk,
+        "first_day": "2026-04-01",
+        "last_day": "2026-03-01",
+        "regions": [city.street_a.pk],
+    }
+    bad = office.post("/assessment/plans/", form)
+    assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.content.decode()
+    other = UnitGrid.objects.filter(street=city.street_b).order_by("code").first()
+    bad = office.post("/assessment/plans/", {**form, "last_day": "2026-04-30", "grid_codes": other.code})
+    assert bad.status_code == 422 and other.code in bad.content.decode()
+    assert AssessmentPlan.objects.count() == before  # nothing half-made
+    extra = assess.grids[0]
+    ok = office.post(
+        "/assessment/plans/", {**form, "last_day": "2026-04-30", "grid_codes": f" {extra.code}，"}
+    )
+    plan = AssessmentPlan.objects.get(name="四月复查")
+    assert ok.status_code == 302 and ok.url == f"/assessment/plans/#plan-{plan.pk}"
+    assert [r.pk for r in plan.regions.all()] == [city.street_a.pk]
+    assert [g.pk for g in plan.grids.all()] == [extra.pk] and plan.created_by == assess.people["office_a"]
+    assert "四月复查" in office.get("/assessment/plans/").content.decode()
+    # The other street's office neither sees it nor may plan in street A.
+    other_office = client_for(assess.people["office_b"])
+    assert "四月复查" not in other_office.get("/assessment/plans/").content.decode()
+    refused = other_office.post("/assessment/plans/", {**form, "name": "越界", "last_day": "2026-04-30"})
+    assert refused.status_code == 422 and not AssessmentPlan.objects.filter(name="越界").exists()
+    for name in ("assessor_1", "inspector_a", "dispatcher_a"):
+        assert client_for(assess.people[name]).get("/assessment/plans/").status_code == 403

@@ -16,12 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from chengguan.catalog import selectors as catalog_selectors
 from chengguan.catalog.models import MinorClass
 from chengguan.core.permissions import can, visible
 from chengguan.grid.models import UnitGrid
+from chengguan.org.choices import RegionLevel
 from chengguan.org.models import Region
 
 from .choices import Level, RecordStatus
@@ -48,6 +49,43 @@ def my_plans(user, today: dt.date) -> QuerySet:
         .distinct()
         .order_by("first_day", "id")
     )
+
+
+def office_plans(user, limit: int = 100) -> list[AssessmentPlan]:
+    """The plans the person may see (the rectification office: its jurisdiction), newest first,
+    each with `submitted` records so far."""
+    return list(
+        visible(user, AssessmentPlan)
+        .select_related("team", "checklist", "created_by")
+        .prefetch_related("regions")
+        .annotate(submitted=Count("records", filter=Q(records__status=RecordStatus.SUBMITTED)))
+        .order_by("-first_day", "-id")[:limit]
+    )
+
+
+def plan_choices(user) -> dict[str, list[tuple[int, str]]]:
+    """What a new plan can name: active teams and checklists, and the streets and communities in
+    the person's jurisdiction (a street's communities follow it)."""
+    from .models import AssessmentTeam, Checklist
+
+    regions = (
+        visible(user, Region)
+        .filter(level__in=[RegionLevel.STREET, RegionLevel.COMMUNITY])
+        .order_by("path")
+        .values_list("pk", "name", "level")
+    )
+    return {
+        "teams": list(AssessmentTeam.objects.filter(active=True).order_by("name").values_list("pk", "name")),
+        "checklists": list(Checklist.objects.filter(active=True).order_by("name").values_list("pk", "name")),
+        "regions": [
+            (pk, name if level == RegionLevel.STREET else f"\u3000{name}") for pk, name, level in regions
+        ],
+    }
+
+
+def grids_by_code(user, codes) -> dict[str, int]:
+    """Code → id of the grids in the person's jurisdiction among `codes`."""
+    return dict(visible(user, UnitGrid).filter(code__in=list(codes)).values_list("code", "pk"))
 
 
 def my_records(user, limit: int = 50) -> list[AssessmentRecord]:

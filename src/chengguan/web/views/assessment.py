@@ -1,10 +1,11 @@
 """Grid assessment pages (网格化检查考核): the assessment team's phone pages (360 px) — my plans,
 start a record for a grid, tick failed items with notes and photos, submit, turn a finding into a
-case in one tap — and the rectification office's (整治办) desk page with the scores per grid,
-community and street. Plain forms (no script needed); every write is one service call."""
+case in one tap — and the rectification office's (整治办) desk pages: its plans (and a new one)
+and the scores per grid, community and street. Plain forms (no script needed); every write is one service call."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chengguan.assessment import selectors, services
 from chengguan.assessment.choices import ItemCategory, Level, RecordStatus
-from chengguan.assessment.models import AssessmentRecord, Finding, FindingPhoto
+from chengguan.assessment.models import AssessmentPlan, AssessmentRecord, Finding, FindingPhoto
 from chengguan.cases.photos import PhotoError, ingest_photo
 from chengguan.core.errors import ServiceError
 from chengguan.core.permissions import access, can
@@ -46,12 +47,12 @@ def _assessor(user) -> None:
 
 class FindingForm(forms.Form):
     note = forms.CharField(
-        label=_("情况说明"),
+        label=gettext_lazy("情况说明"),
         required=False,
         max_length=services.MAX_NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    photos = PhotosField(label=_("现场照片"), required=False)
+    photos = PhotosField(label=gettext_lazy("现场照片"), required=False)
 
 
 # --- the assessment team -------------------------------------------------------------------------------
@@ -253,6 +254,115 @@ def _may_score(user) -> bool:
     return selectors.may_view_scores(user)
 
 
+# --- the rectification office's plans ---------------------------------------------------------------
+
+MAX_GRID_CODES = 500
+
+
+def _may_plan(user) -> bool:
+    return can(user, "add", AssessmentPlan)
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("计划名称"), max_length=100)
+    team = forms.TypedChoiceField(label=gettext_lazy("考核组"), coerce=int)
+    checklist = forms.TypedChoiceField(label=gettext_lazy("考核清单"), coerce=int)
+    first_day = forms.DateField(
+        label=gettext_lazy("开始日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last_day = forms.DateField(label=gettext_lazy("结束日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    regions = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("街道或社区"),
+        coerce=int,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 10}),
+        help_text=gettext_lazy("所选街道、社区的全部网格都在计划内；按住 Ctrl 可多选"),
+    )
+    grid_codes = forms.CharField(
+        label=gettext_lazy("另加网格编码"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("逗号、空格或换行分隔"),
+    )
+    note = forms.CharField(
+        label=gettext_lazy("说明"),
+        required=False,
+        max_length=services.MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    # The service's error codes → the field they are about.
+    FIELDS = {
+        "name_required": "name",
+        "bad_days": "last_day",
+        "unknown_team": "team",
+        "unknown_checklist": "checklist",
+        "no_grids": "regions",
+        "unknown_place": "regions",
+    }
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        choices = selectors.plan_choices(user)
+        self.fields["team"].choices = choices["teams"]
+        self.fields["checklist"].choices = choices["checklists"]
+        self.fields["regions"].choices = choices["regions"]
+
+    def clean_grid_codes(self) -> list[int]:
+        codes = sorted(set(re.split(r"[\s,，、;；]+", self.cleaned_data["grid_codes"].strip())) - {""})
+        if len(codes) > MAX_GRID_CODES:
+            raise forms.ValidationError(_("一次最多 %(n)d 个网格编码") % {"n": MAX_GRID_CODES})
+        found = selectors.grids_by_code(self.user, codes)
+        unknown = [c for c in codes if c not in found]
+        if unknown:
+            raise forms.ValidationError(
+                _("以下网格编码不存在或不在您的管辖范围内：%s") % "、".join(unknown[:10])
+            )
+        return [found[c] for c in codes]
+
+    def submit(self):
+        data = self.cleaned_data
+        try:
+            return services.plan_create(
+                self.user,
+                name=data["name"],
+                team_id=data["team"],
+                checklist_id=data["checklist"],
+                first_day=data["first_day"],
+                last_day=data["last_day"],
+                grid_ids=data["grid_codes"],
+                region_ids=data["regions"],
+                note=data["note"],
+            )
+        except ServiceError as exc:
+            self.add_error(self.FIELDS.get(exc.code), exc.message)
+            return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_list(request):
+    """The rectification office's plans: the plans in its jurisdiction and a form for a new one."""
+    user = request.user
+    if not _may_plan(user):
+        raise PermissionDenied(_("您的角色不能制定考核计划"))
+    form = PlanForm(user, request.POST or None)
+    status = 200
+    if request.method == "POST":
+        plan = form.submit() if form.is_valid() else None
+        if plan is not None:
+            messages.success(request, _("已制定考核计划“%s”") % plan.name)
+            return redirect(reverse("web:assessment_plan_list") + f"#plan-{plan.pk}")
+        status = 422
+    return render(
+        request,
+        "web/assessment/plan_list.html",
+        {"form": form, "plans": selectors.office_plans(user), "active_nav": "assessment:plan_list"},
+        status=status,
+    )
+
+
 NAV = [
     NavItem(
         label=gettext_lazy("考核计划"),
@@ -260,6 +370,13 @@ NAV = [
         allowed=_is_assessor,
         order=14,
         key=f"workbench:{Role.ASSESSOR}",
+    ),
+    NavItem(
+        label=gettext_lazy("考核计划管理"),
+        url_name="web:assessment_plan_list",
+        allowed=_may_plan,
+        order=59,
+        key="assessment:plan_list",
     ),
     NavItem(
         label=gettext_lazy("考核得分"),
@@ -280,4 +397,5 @@ urlpatterns = [
     path("assessment/findings/<int:finding_id>/case/", report, name="assessment_report"),
     path("assessment/photos/<int:photo_id>/<slug:size>/", photo, name="assessment_photo"),
     path("assessment/scores/", scores, name="assessment_scores"),
+    path("assessment/plans/", plan_list, name="assessment_plan_list"),
 ]
