@@ -69,12 +69,12 @@ places AS (
 -- a dispatch's tasks: the k-th dispatch at an instant created the tasks after those of the earlier ones
 dsp AS (
   SELECT ep.id, ep.case_id, ep.at, ep.day,
-    1 + coalesce({d["jlen"]}(CASE WHEN {d["jtype"]}(ep.data->'cohandlers') = 'array' THEN ep.data->'cohandlers' END), 0)
+    1 + coalesce({d["jlen"]}(CASE WHEN lower({d["jtype"]}(ep.data->'cohandlers')) = 'array' THEN ep.data->'cohandlers' END), 0)
       AS n
   FROM ep WHERE ep.action = 'dispatch'
 ),
 dsp2 AS (
-  SELECT dsp.*, coalesce(sum(n) OVER (PARTITION BY case_id, at ORDER BY id
+  SELECT dsp.*, coalesce(sum(dsp.n) OVER (PARTITION BY dsp.case_id, dsp.at ORDER BY dsp.id
     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS first_task FROM dsp
 ),
 tk AS (

@@ -196,6 +196,22 @@ def _closed(period: Period, now: dt.datetime) -> None:
         )
 
 
+def _insert_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many new rows (a snapshot's figures: thousands a period). On PostgreSQL with COPY,
+    which is several times faster than building model instances for bulk_create."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            [model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=2000
+        )
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = {f.attname: f.column for f in model._meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(column[f]) for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _write_snapshot(period: Period, version: int, actor, reason: str, now: dt.datetime) -> Snapshot:
     config = {}
     figures, scores = [], []
@@ -217,35 +233,15 @@ def _write_snapshot(period: Period, version: int, actor, reason: str, now: dt.da
         reason=reason,
         config=config,
     )
-    SnapshotFigure.objects.bulk_create(
-        [
-            SnapshotFigure(
-                snapshot=snapshot,
-                object_type=t,
-                object_id=pk,
-                indicator=code,
-                numerator=f.numerator,
-                denominator=f.denominator,
-                value=f.value,
-            )
-            for t, pk, code, f in figures
-        ],
-        batch_size=2000,
+    _insert_rows(
+        SnapshotFigure,
+        ("snapshot_id", "object_type", "object_id", "indicator", "numerator", "denominator", "value"),
+        [(snapshot.pk, t, pk, code, f.numerator, f.denominator, f.value) for t, pk, code, f in figures],
     )
-    SnapshotScore.objects.bulk_create(
-        [
-            SnapshotScore(
-                snapshot=snapshot,
-                object_type=t,
-                object_id=r.object_id,
-                object_name=r.name[:200],
-                score=r.score,
-                grade=r.grade,
-                rank=r.rank,
-            )
-            for t, r in scores
-        ],
-        batch_size=2000,
+    _insert_rows(
+        SnapshotScore,
+        ("snapshot_id", "object_type", "object_id", "object_name", "score", "grade", "rank"),
+        [(snapshot.pk, t, r.object_id, r.name[:200], r.score, r.grade, r.rank) for t, r in scores],
     )
     return snapshot
 
