@@ -17,3 +17,4 @@ class CoreConfig(AppConfig):
         from . import jobs
 
         register_periodic("core.seal_audit_log", 60, jobs.seal_audit_log)
+        register_periodic("core.requeue_abandoned", 60, jobs.requeue_abandoned)

@@ -10,6 +10,10 @@ aborts the task; its notifications stay in the outbox and are delivered by the n
 every due notification, run every queued task, deliver again.
 
 Run as many workers as needed: tasks, notifications and periodic jobs are each claimed by one.
+
+Each worker holds a liveness lock while it runs (core/jobs.py): a task whose worker died mid-way
+(SIGKILL, out of memory) is queued again by `requeue_abandoned_tasks`, every minute and at the
+start of `--once`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import threading
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
+from django.utils.crypto import get_random_string
 
+from chengguan.core.jobs import WorkerLiveness, requeue_abandoned_tasks
 from chengguan.notify.periodic import enqueue_due
 from chengguan.notify.services import deliver_all_pending
 
@@ -92,12 +98,30 @@ class Command(BaseCommand):
         if interval < 0 or tick <= 0:
             raise CommandError("--interval must be >= 0 and --tick > 0")
         db_options = {"queue_name": queue_name, "reload": False, "verbosity": verbosity}
-        if worker_id:
-            db_options["worker_id"] = worker_id
         backend = _database_backend()
-        if once:
-            return self.run_once(backend, periodic, db_options)
+        liveness = None
+        if backend is not None:
+            liveness = self._hold_liveness(worker_id)
+            db_options["worker_id"] = liveness.worker_id
+        try:
+            if once:
+                return self.run_once(backend, periodic, db_options)
+            return self.run_forever(backend, periodic, db_options, queue_name, interval, tick)
+        finally:
+            if liveness is not None:
+                liveness.release()
 
+    def _hold_liveness(self, worker_id: str | None) -> WorkerLiveness:
+        """Take this worker's liveness lock (a random id is drawn again on the rare clash)."""
+        for _ in range(5):
+            liveness = WorkerLiveness(worker_id or get_random_string(32))
+            if liveness.acquire():
+                return liveness
+            if worker_id:
+                raise CommandError(f"another running worker has the id {worker_id!r}")
+        raise CommandError("could not take a worker liveness lock")  # pragma: no cover
+
+    def run_forever(self, backend, periodic: bool, db_options: dict, queue_name, interval, tick) -> None:
         stop = threading.Event()
         thread = None
         if periodic:
@@ -134,6 +158,7 @@ class Command(BaseCommand):
         enqueued = enqueue_due() if periodic else []
         stats = deliver_all_pending()
         if backend is not None:
+            requeue_abandoned_tasks()  # tasks whose worker died: this round runs them
             # db_worker installs its own SIGINT/SIGTERM handlers; put the caller's back afterwards.
             saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
