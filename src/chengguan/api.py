@@ -3,7 +3,10 @@
 Errors are JSON `{"code": …, "message": …, "detail": …}`, with messages in Chinese and English.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -12,7 +15,7 @@ from chengguan.assessment.api import router as assessment_router
 from chengguan.cases.api import router as cases_router
 from chengguan.cases.photos import PhotoError
 from chengguan.catalog.api import router as catalog_router
-from chengguan.core.errors import ServiceError
+from chengguan.core.errors import ServiceError, unavailable_response
 from chengguan.evaluation.api import router as evaluation_router
 from chengguan.grid.api import router as grid_router
 from chengguan.notify.api import router as notify_router
@@ -44,6 +47,16 @@ def _error(request, status: int, code: str, message: str, detail=None):
 @api.exception_handler(ServiceError)
 def service_error(request, exc: ServiceError):
     return _error(request, exc.status, exc.code, exc.message, exc.detail)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request, exc):
+    """The database restarted, is down or dropped the connection: 503 with Retry-After (what the
+    request was writing was rolled back; the same request, with its Idempotency-Key, is safe to send
+    again). Django closes the broken connection when the request ends and opens a new one."""
+    logging.getLogger("chengguan.api").warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return unavailable_response(request)
 
 
 @api.exception_handler(PhotoError)

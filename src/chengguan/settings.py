@@ -115,7 +115,15 @@ DEFAULT_SQLITE = VAR_DIR / "chengguan.sqlite3"
 DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE}"
 if not env("DATABASE_URL"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no ./var/ yet
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("CONN_MAX_AGE", "60")))}
+# CONN_HEALTH_CHECKS: a persistent connection is checked before a request reuses it, so after the
+# database restarts the next request reconnects instead of failing on the dead connection.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=int(env("CONN_MAX_AGE", "60")),
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

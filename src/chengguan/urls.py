@@ -8,6 +8,9 @@ from .api import api
 admin.site.site_header = admin.site.site_title = _("城管 · 数字城市管理平台")
 admin.site.index_title = _("基础数据管理")
 
+# A database that is down answers 503 with Retry-After (JSON under /api/ and /open311/), not a 500.
+handler500 = "chengguan.core.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

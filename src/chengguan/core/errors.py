@@ -29,3 +29,58 @@ class Conflict(ServiceError):
     """The record changed or is in a state that does not allow this (409)."""
 
     status = 409
+
+
+# --- the database is unavailable ---------------------------------------------------------------------
+
+#: Seconds a client is asked to wait (Retry-After) when the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "database_unavailable"
+DATABASE_UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试 · the database is unavailable, try again shortly"
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Is `exc` the database being out of reach or failing for the moment (restarted, shutting
+    down, connection lost, too many connections, a deadlock or serialization failure)? Django
+    raises `OperationalError` or `InterfaceError` for these; whatever the request was writing was
+    rolled back with its transaction, so the client can safely send it again."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def unavailable_response(request):
+    """503 with Retry-After: JSON `{"code", "message", "detail"}` for the API and the integrations,
+    a short page otherwise. Renders without the database (no template context, no session)."""
+    import json
+
+    from django.http import HttpResponse
+
+    path = getattr(request, "path", "") or ""
+    if path.startswith(("/api/", "/open311/")) or "json" in (request.headers.get("Accept") or ""):
+        body = json.dumps(
+            {"code": DATABASE_UNAVAILABLE, "message": DATABASE_UNAVAILABLE_MESSAGE, "detail": {}},
+            ensure_ascii=False,
+        )
+        response = HttpResponse(body, status=503, content_type="application/json; charset=utf-8")
+    else:
+        page = (
+            '<!doctype html><html lang="zh-hans"><head><meta charset="utf-8">'
+            "<title>503 服务暂时不可用 · Service unavailable</title></head>"
+            f"<body><h1>服务暂时不可用 · Service unavailable</h1><p>{DATABASE_UNAVAILABLE_MESSAGE}</p></body></html>"
+        )
+        response = HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def server_error(request, *args, **kwargs):
+    """The project's handler500: a 503 when the error was the database being unavailable (Django
+    calls this while handling the exception, so it is in sys.exc_info()), else Django's 500 page."""
+    import sys
+
+    from django.views.defaults import server_error as default_server_error
+
+    if database_unavailable(sys.exc_info()[1]):
+        return unavailable_response(request)
+    return default_server_error(request, *args, **kwargs)
