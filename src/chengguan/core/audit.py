@@ -15,6 +15,17 @@ sealed yet, so that a transaction still open when its row's id was taken is not 
 sealed, a row is only protected by its digest. Write the head chain value `verify` prints into the
 bureau's paper or off-system records now and then: it anchors everything before it.
 
+**Denials survive a rollback.** A denial is usually followed by an exception that rolls back the
+transaction it happened in, and with it a row written there. Each request (the middleware) opens a
+`request_scope()`; `denied()` remembers the rows it wrote inside a transaction, and when the
+request ends — after every transaction of the view is over — any of them the database no longer
+holds is written again, unchanged but for `"rolled_back": true` in its changes (same time, actor,
+request). One mechanism for SQLite (one writer: a second connection would wait for the view's own
+transaction) and PostgreSQL alike. The same end of the request records what no chokepoint saw: a
+403 answer with no denial recorded (an admin page, a role check in a view) is a denial, and a
+download (`Content-Disposition: attachment`: the ledger's and the evaluation reports' Excel and
+PDF files, on pages and the API alike) is an export.
+
 **Retention.** `prune()` deletes whole sealed ranges older than AUDIT_RETENTION_DAYS (default 365,
 never less than 180, as 等保 2.0 requires); the seals stay, so the chain still verifies from the
 first remaining range.
@@ -22,6 +33,8 @@ first remaining range.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import decimal
@@ -33,7 +46,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, connections, models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.utils import timezone
 
@@ -45,7 +58,7 @@ from .models import AuditAction, AuditedModel, AuditLog, AuditSeal
 # Fields never written to the log, and fields logged only as a digest (large geometry).
 SECRET_FIELDS = {"password", "digest"}
 DIGEST_FIELDS = {"geometry"}
-SKIPPED_FIELDS = {"updated_at", "created_at", "last_login", "path"}
+SKIPPED_FIELDS = {"updated_at", "created_at", "last_login", "path", "phone_index"}
 
 
 def _jsonable(value: Any) -> Any:
@@ -85,20 +98,24 @@ def is_audited(model: type[models.Model]) -> bool:
     return issubclass(model, AuditedModel) or model._meta.label == "org.Person"
 
 
-def write(action: str, model_label: str, object_id: Any, object_repr: str, changes: dict) -> AuditLog:
+def _fields(action: str, model_label: str, object_id: Any, object_repr: str, changes: dict) -> dict:
     ctx = context.current()
-    return AuditLog.objects.create(
-        actor_id=ctx.user_id,
-        actor_name=ctx.username,
-        action=action,
-        model=model_label,
-        object_id="" if object_id is None else str(object_id),
-        object_repr=object_repr[:200],
-        changes=changes,
-        request_id=ctx.request_id,
-        ip=ctx.ip,
-        via=ctx.via,
-    )
+    return {
+        "actor_id": ctx.user_id,
+        "actor_name": ctx.username,
+        "action": action,
+        "model": model_label,
+        "object_id": "" if object_id is None else str(object_id),
+        "object_repr": object_repr[:200],
+        "changes": changes,
+        "request_id": ctx.request_id,
+        "ip": ctx.ip,
+        "via": ctx.via,
+    }
+
+
+def write(action: str, model_label: str, object_id: Any, object_repr: str, changes: dict) -> AuditLog:
+    return AuditLog.objects.create(**_fields(action, model_label, object_id, object_repr, changes))
 
 
 def record_bulk(model: type[models.Model], description: str, details: dict | None = None) -> AuditLog:
@@ -155,7 +172,7 @@ def _logged_in(sender, request, user, **kwargs):
 
 
 def _logged_out(sender, request, user, **kwargs):
-    if user is not None:
+    if user is not None and not getattr(request, "_audit_session_end", False):
         write(AuditAction.LOGOUT, user._meta.label, user.pk, user.get_username(), {})
 
 
@@ -164,9 +181,105 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     write(AuditAction.LOGIN_FAILED, "org.Person", None, username, {"username": username})
 
 
+def person_event(action: str, person, changes: dict | None = None) -> AuditLog:
+    """A security event about a person's account (two-factor, re-authentication, a session ended),
+    named like logins: the person's model, id and username."""
+    return write(action, person._meta.label, person.pk, person.get_username(), changes or {})
+
+
+# --- denials and exports, at the end of a request -----------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Scope:
+    pending: list[dict] = dataclasses.field(default_factory=list)  # denial rows written in a transaction
+    denials: int = 0
+
+
+_scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("chengguan_audit_scope", default=None)
+
+
 def denied(model_label: str, object_id, action: str) -> None:
     """A permission denial (the chokepoint calls this when it refuses an action)."""
-    write(AuditAction.DENIED, model_label, object_id, f"{action} {model_label}", {"action": action})
+    fields = _fields(
+        AuditAction.DENIED, model_label, object_id, f"{action} {model_label}", {"action": action}
+    )
+    row = AuditLog.objects.create(**fields)
+    scope = _scope.get()
+    if scope is None:
+        return
+    scope.denials += 1
+    if connections[router.db_for_write(AuditLog)].in_atomic_block:
+        scope.pending.append({**fields, "at": row.at, "id": row.pk, "digest": row.digest})
+
+
+def flush_denials(scope: _Scope) -> int:
+    """Write again the denial rows a rolled-back transaction took away; returns how many. Call it
+    once the transactions they were written in are over (the end of the request)."""
+    if not scope.pending:
+        return 0
+    pending, scope.pending = scope.pending, []
+    db = router.db_for_write(AuditLog)
+    if connections[db].needs_rollback:  # pragma: no cover - only inside a broken outer transaction
+        return 0
+    # Compare digests, not only ids: SQLite may give a rolled-back id to a later row.
+    kept = set(
+        AuditLog.objects.using(db).filter(pk__in=[p["id"] for p in pending]).values_list("pk", "digest")
+    )
+    written = 0
+    for p in pending:
+        if (p["id"], p["digest"]) in kept:
+            continue
+        fields = {k: v for k, v in p.items() if k not in {"id", "digest"}}
+        fields["changes"] = {**fields["changes"], "rolled_back": True}
+        AuditLog.objects.using(db).create(**fields)
+        written += 1
+    return written
+
+
+@contextlib.contextmanager
+def request_scope():
+    """Around a request (or any unit of work): denials written in a transaction that then rolls
+    back are written again when it ends (see the module's docstring)."""
+    scope = _Scope()
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+        flush_denials(scope)
+
+
+def _attachment_name(disposition: str) -> str:
+    for part in disposition.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() in {"filename*", "filename"} and value:
+            from urllib.parse import unquote
+
+            value = value.strip('"')
+            return unquote(value.split("''", 1)[1]) if "''" in value else value
+    return ""
+
+
+def record_response(request, response, scope: _Scope) -> None:
+    """What the response itself tells: a 403 nobody recorded is a denial; a download is an export."""
+    match = getattr(request, "resolver_match", None)
+    view = (match.view_name if match else "") or "http"
+    where = f"{request.method} {request.path}"
+    if response.status_code == 403 and scope.denials == 0:
+        scope.denials += 1
+        write(AuditAction.DENIED, view, None, where, {"status": 403, "path": request.path})
+        return
+    disposition = response.get("Content-Disposition", "") if hasattr(response, "get") else ""
+    if 200 <= response.status_code < 300 and disposition.lower().startswith("attachment"):
+        query = {k: request.GET.getlist(k) for k in request.GET}
+        write(
+            AuditAction.EXPORT,
+            view,
+            None,
+            _attachment_name(disposition) or where,
+            {"path": request.path, "query": query, "content_type": response.get("Content-Type", "")},
+        )
 
 
 # --- tamper evidence ----------------------------------------------------------------------------------

@@ -89,3 +89,25 @@ def seal_mac(message: str) -> str:
 
     key = _seal_key(getattr(settings, "DATA_KEY", ""), settings.SECRET_KEY)
     return hmac.new(key, message.encode("utf-8"), "sha256").hexdigest()
+
+
+_LOOKUP_INFO = b"chengguan lookup index v1"
+
+
+@functools.lru_cache(maxsize=4)
+def _lookup_key(configured: str, secret: str) -> bytes:
+    base = _key(configured, secret)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LOOKUP_INFO).derive(base)
+
+
+def lookup_hash(purpose: str, value: str) -> str:
+    """A keyed hash (HMAC-SHA256, key derived from DATA_KEY) of an encrypted field's normalised
+    value, stored beside it so that an exact match can be found without decrypting every row (a
+    "blind index"). `purpose` names the field ("org.Person.phone"): equal values of different
+    fields hash differently. Empty values give ""."""
+    import hmac
+
+    if not value:
+        return ""
+    key = _lookup_key(getattr(settings, "DATA_KEY", ""), settings.SECRET_KEY)
+    return hmac.new(key, f"{purpose}:{value}".encode(), "sha256").hexdigest()

@@ -9,7 +9,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestContextMiddleware:
-    """Gives every request an id and records the acting user and address for the audit log."""
+    """Gives every request an id and records the acting user and address for the audit log; at its
+    end, the denials and exports the audit log must not miss (core.audit.request_scope)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -26,8 +27,13 @@ class RequestContextMiddleware:
             request_id=request_id,
             via="web",
         )
-        with context.acting(ctx):
+        from . import audit
+
+        # Denials rolled back with their transaction are written again when the request ends;
+        # a 403 nobody recorded is a denial, a download an export (core/audit.py).
+        with context.acting(ctx), audit.request_scope() as scope:
             response = self.get_response(request)
+            audit.record_response(request, response, scope)
         response["X-Request-ID"] = request_id
         return response
 

@@ -30,6 +30,12 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("退出登录")
     LOGIN_FAILED = "login_failed", _("登录失败")
     DENIED = "denied", _("拒绝访问")
+    OTP_ENROL = "otp_enrol", _("绑定验证器")
+    OTP_VERIFIED = "otp_verified", _("动态验证码通过")
+    OTP_FAILED = "otp_failed", _("动态验证码错误")
+    OTP_REMOVED = "otp_removed", _("移除验证器")
+    REAUTH = "reauth", _("重新验证身份")
+    SESSION_END = "session_end", _("会话结束")
 
 
 class AuditLogQuerySet(models.QuerySet):

@@ -1,13 +1,20 @@
+import re
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from chengguan.core import audit
 from chengguan.core.admin import ChokepointAdmin
+from chengguan.core.masking import mask_phone
+from chengguan.core.models import AuditAction
 from chengguan.core.permissions import visible
 
-from .models import ApiToken, Department, Person, Region, RoleGrant, UserSession
+from .models import ApiToken, Department, Person, Region, RoleGrant, UserSession, phone_index
 from .sessions import end_session, end_sessions, session_label
 from .tokens import token_revoke
+
+PHONE_TERM = re.compile(r"^\+?[\d\s-]{7,24}$")
 
 
 @admin.register(Region)
@@ -42,7 +49,8 @@ class RoleGrantAdmin(ChokepointAdmin):
 class PersonAdmin(ChokepointAdmin, UserAdmin):
     list_display = ("username", "full_name", "department", "role_list", "citywide", "is_active")
     list_filter = ("roles", "citywide", "is_active", "department__kind")
-    search_fields = ("username", "full_name", "phone")
+    # The phone is encrypted: a search term that is a phone number finds it by its keyed hash.
+    search_fields = ("username", "full_name")
     filter_horizontal = ("roles", "regions", "departments")
     raw_id_fields = ("department",)
     fieldsets = (
@@ -60,14 +68,53 @@ class PersonAdmin(ChokepointAdmin, UserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "date_joined", "password_changed_at")
+    readonly_fields = ("last_login", "date_joined", "password_changed_at", "phone_masked")
     actions = ["end_all_sessions"]
+
+    @admin.display(description=_("手机号"))
+    def phone_masked(self, obj):
+        return mask_phone(obj.phone) or "—"
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Those who may only look at a person see the phone masked.
+        return [
+            (name, {**opts, "fields": tuple("phone_masked" if f == "phone" else f for f in opts["fields"])})
+            for name, opts in fieldsets
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = (
+            getattr(response, "context_data", {}).get("original")
+            if hasattr(response, "context_data")
+            else None
+        )
+        if (
+            request.method == "GET"
+            and obj is not None
+            and obj.phone
+            and self.has_change_permission(request, obj)
+        ):
+            # The change form shows the phone in full to whoever manages the person: audited.
+            audit.write(
+                AuditAction.VIEW_PERSONAL, Person._meta.label, obj.pk, str(obj), {"fields": ["phone"]}
+            )
+        return response
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if PHONE_TERM.match(search_term.strip()):
+            results |= queryset.filter(phone_index=phone_index(search_term))
+        return results, may_have_duplicates
 
     @admin.action(description=_("结束其全部登录会话 · end all their sessions"), permissions=["change"])
     def end_all_sessions(self, request, queryset):
         count = 0
         for person in visible(request.user, Person, "change", queryset):
-            count += end_sessions(person, keep=request.session.session_key)
+            count += end_sessions(person, keep=request.session.session_key, reason="admin")
         self.message_user(
             request,
             _("已结束 %(count)d 个会话 · %(count)d session(s) ended") % {"count": count},
@@ -148,13 +195,13 @@ class UserSessionAdmin(ChokepointAdmin):
         return session_label(obj.session_key)
 
     def delete_model(self, request, obj):
-        end_session(obj.session_key)
+        end_session(obj.session_key, reason="admin")
 
     @admin.action(description=_("结束所选会话 · end the selected sessions"), permissions=["delete"])
     def end_selected(self, request, queryset):
         chosen = list(visible(request.user, UserSession, "delete", queryset))
         for row in chosen:
-            end_session(row.session_key)
+            end_session(row.session_key, reason="admin")
         self.message_user(
             request,
             _("已结束 %(count)d 个会话 · %(count)d session(s) ended") % {"count": len(chosen)},

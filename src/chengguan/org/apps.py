@@ -12,7 +12,15 @@ class OrgConfig(AppConfig):
             policies,  # noqa: F401  (registers the chokepoint policies)
             sessions,
             signals,
+            twofactor,
         )
 
         signals.connect()
         sessions.connect()
+        twofactor.connect()
+
+        from chengguan.notify.periodic import register_periodic
+
+        from . import jobs
+
+        register_periodic("org.clear_sessions", 300, jobs.clear_sessions)

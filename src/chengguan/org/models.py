@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from chengguan.core import crypto
+from chengguan.core.fields import EncryptedTextField
 from chengguan.core.models import AuditedModel
 
 from .choices import REGION_CODE_LENGTH, DepartmentKind, RegionKind, RegionLevel, Role
@@ -151,7 +153,10 @@ class Person(AbstractUser):
     """
 
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
-    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    # Personal data: encrypted at rest, shown masked (138****1234) except to whoever manages the
+    # person (the admin's change form, audited); found by an exact number through `phone_index`.
+    phone = EncryptedTextField(_("手机号"), max_length=20, blank=True)
+    phone_index = models.CharField(_("手机号索引"), max_length=64, blank=True, db_index=True, editable=False)
     department = models.ForeignKey(
         Department,
         verbose_name=_("所在部门"),
@@ -193,6 +198,13 @@ class Person(AbstractUser):
     def __str__(self) -> str:
         return self.full_name or self.username
 
+    def save(self, *args, **kwargs) -> None:
+        self.phone_index = phone_index(self.phone)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "phone_index"}
+        super().save(*args, **kwargs)
+
     def set_password(self, raw_password) -> None:
         super().set_password(raw_password)
         self.password_changed_at = timezone.now()
@@ -214,6 +226,19 @@ class Person(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_codes() & set(roles))
+
+
+def normalise_phone(phone: str | None) -> str:
+    """The digits of a phone number, without China's +86: what `phone_index` is computed from."""
+    digits = "".join(c for c in (phone or "") if c.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
+def phone_index(phone: str | None) -> str:
+    """The keyed hash of a person's phone number (core.crypto.lookup_hash); "" for none."""
+    return crypto.lookup_hash("org.Person.phone", normalise_phone(phone))
 
 
 class UserSession(models.Model):

@@ -16,6 +16,14 @@
   a request (30 minutes) and `SESSION_ABSOLUTE_SECONDS` after login (12 hours) whatever happens.
   Activity is written into the session at most once a minute (`SEEN_RESOLUTION`), not on every
   request.
+* **Audit.** Every end of a session but a logout (itself audited as one) is in the audit log as
+  `session_end` with its reason: `idle`, `expired` (the absolute lifetime), `admin` (ended by the
+  security administrator), `disabled` (the account was disabled), `password_changed` (the person's
+  other sessions), `cleared` (gone from the session store: found by `clear_sessions`).
+* **Cleanup** (`clear_sessions`: the worker every 5 minutes, `chengguan sessions clear`): the
+  store's expired sessions are deleted (as Django's `clearsessions`), and so are the index rows of
+  sessions that are gone, idle or past their lifetime — a person who never comes back is logged
+  out there, not only at their next request.
 """
 
 from __future__ import annotations
@@ -30,9 +38,13 @@ from django.contrib.auth import SESSION_KEY, logout, user_logged_in, user_logged
 from django.db.models.signals import post_save
 from django.utils.translation import gettext as _
 
+from chengguan.core import audit
+from chengguan.core.models import AuditAction
+
 from .models import Person, UserSession
 
 STARTED = "_cg_started"  # time.time() at login
+REAUTH = "_cg_reauth"  # time.time() of the last password check (login or re-authentication)
 SEEN = "_cg_seen"  # time.time() of the last request (to SEEN_RESOLUTION)
 SEEN_RESOLUTION = 60.0
 
@@ -75,6 +87,7 @@ def record_login(request, person: Person) -> None:
     now = time.time()
     session[STARTED] = now
     session[SEEN] = now
+    session[REAUTH] = now
     # What the login still owes, decided now rather than on the first page (no write there).
     session[twofactor.SESSION_STATE] = twofactor.state(person)
     session[twofactor.SESSION_STAMP] = person.access_stamp
@@ -98,12 +111,25 @@ def follow_new_key(old_key: str | None, new_key: str | None) -> None:
         UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
 
 
-def end_session(session_key: str) -> None:
+REASONS = ("idle", "expired", "admin", "disabled", "password_changed", "cleared", "ended")
+
+
+def _audit_end(person, session_key: str, reason: str) -> None:
+    audit.person_event(
+        AuditAction.SESSION_END, person, {"reason": reason, "session": session_label(session_key)}
+    )
+
+
+def end_session(session_key: str, *, reason: str = "ended") -> None:
+    """End one session (its store entry and its index row); audited with the reason."""
+    row = UserSession.objects.select_related("person").filter(session_key=session_key).first()
     _store()(session_key=session_key).delete()
     UserSession.objects.filter(session_key=session_key).delete()
+    if row is not None:
+        _audit_end(row.person, session_key, reason)
 
 
-def end_sessions(person: Person, *, keep: str | None = None) -> int:
+def end_sessions(person: Person, *, keep: str | None = None, reason: str = "ended") -> int:
     """End every session of the person (but `keep`); returns how many were ended."""
     keys = list(
         UserSession.objects.filter(person=person)
@@ -111,8 +137,47 @@ def end_sessions(person: Person, *, keep: str | None = None) -> int:
         .values_list("session_key", flat=True)
     )
     for key in keys:
-        end_session(key)
+        end_session(key, reason=reason)
     return len(keys)
+
+
+def _expired(data: dict, now: float) -> str | None:
+    """Why a session's data says it is over ("idle", "expired"), or None."""
+    started, seen = data.get(STARTED), data.get(SEEN)
+    if seen is not None and now - seen > idle_seconds():
+        return "idle"
+    if started is not None and now - started > absolute_seconds():
+        return "expired"
+    return None
+
+
+def clear_sessions() -> dict[str, int]:
+    """Delete the store's expired sessions, and end the indexed sessions that are gone, idle or
+    past their lifetime (each audited); returns counts by reason."""
+    store = _store()
+    try:
+        store.clear_expired()
+    except NotImplementedError:  # pragma: no cover - an engine that expires by itself (cookies)
+        pass
+    counts = {"idle": 0, "expired": 0, "cleared": 0}
+    now = time.time()
+    for row in UserSession.objects.select_related("person").order_by("pk").iterator(chunk_size=500):
+        session = store(session_key=row.session_key)
+        reason = None
+        if not session.exists(row.session_key):
+            reason = "cleared"
+        else:
+            data = session.load()
+            reason = _expired(data, now) if data else "cleared"
+        if reason is None:
+            continue
+        if reason == "cleared":
+            UserSession.objects.filter(pk=row.pk).delete()
+            _audit_end(row.person, row.session_key, reason)
+        else:
+            end_session(row.session_key, reason=reason)
+        counts[reason] += 1
+    return counts
 
 
 def _logged_in(sender, request, user, **kwargs):
@@ -129,7 +194,7 @@ def _logged_out(sender, request, user, **kwargs):
 def _person_saved(sender, instance: Person, created, raw=False, **kwargs):
     if raw or created or instance.is_active:
         return
-    end_sessions(instance)
+    end_sessions(instance, reason="disabled")
 
 
 def connect() -> None:
@@ -162,8 +227,11 @@ class SessionLifetimeMiddleware:
             if started is None or seen is None:  # a session from before this middleware
                 session[STARTED] = started = now if started is None else started
                 session[SEEN] = seen = now
-            if now - seen > idle_seconds() or now - started > absolute_seconds():
-                idle = now - seen > idle_seconds()
+            reason = _expired({STARTED: started, SEEN: seen}, now)
+            if reason is not None:
+                idle = reason == "idle"
+                _audit_end(request.user, key_before or "", reason)
+                request._audit_session_end = True  # the logout below is this end, not a logout
                 logout(request)
                 messages.info(
                     request,

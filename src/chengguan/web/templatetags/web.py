@@ -55,3 +55,11 @@ def remaining_text(remaining) -> str:
     if remaining.overdue:
         return _("已超期 %(t)s") % {"t": amount}
     return _("剩余 %(t)s") % {"t": amount}
+
+
+@register.filter
+def masked_phone(value) -> str:
+    """A person's phone as pages show it by default: 138****1234 (core.masking)."""
+    from chengguan.core.masking import mask_phone
+
+    return mask_phone(value)

@@ -98,11 +98,30 @@ def login_otp(request):
     return render(request, "web/auth/otp.html", {"form": form, "next": _next(request)})
 
 
+class ReauthForm(forms.Form):
+    """The password again (and a code, once enrolled) before devices change (ASVS 7.5.1)."""
+
+    password = forms.CharField(
+        label=_("登录密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    token = forms.CharField(
+        label=_("动态验证码"),
+        max_length=8,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*"}
+        ),
+    )
+
+
 @never_cache
 @login_required
-@sensitive_post_parameters("token")
+@sensitive_post_parameters("token", "password")
 def two_factor(request):
-    """Enrol an authenticator app (QR code and secret), or see and remove the person's devices."""
+    """Enrol an authenticator app (QR code and secret), or see and remove the person's devices;
+    either needs a recent password check (the login, or the password again here)."""
     step = twofactor.pending(request)
     if step == "otp":  # a device exists: it must be used before anything about devices changes
         return _continue(request)
@@ -111,23 +130,42 @@ def two_factor(request):
         return render(request, "web/auth/no_device.html", status=403)
     required = twofactor.is_required(request.user)
     enrolled = list(twofactor.devices(request.user))
-    if request.method == "POST" and request.POST.get("action") == "remove":
+    action = request.POST.get("action") if request.method == "POST" else None
+    adding = bool(request.GET.get("add") or request.POST.get("add"))
+    reauth_form = ReauthForm(request.POST if action == "reauth" else None)
+    if action == "reauth":
+        if reauth_form.is_valid() and twofactor.reauthenticate(
+            request, reauth_form.cleaned_data["password"], reauth_form.cleaned_data["token"]
+        ):
+            query = {k: v for k, v in (("add", "1" if adding else ""), ("next", _next(request))) if v}
+            return redirect(f"{reverse('web:two_factor')}?{urlencode(query)}")
+        if not reauth_form.errors:
+            reauth_form.add_error(None, _("密码或动态验证码不正确。"))
+    fresh = twofactor.reauth_fresh(request)
+    if action == "remove":
         if required or not enrolled:
+            return redirect("web:two_factor")
+        if not fresh:
+            messages.error(request, _("请先输入密码验证身份，再停用两步验证。"))
             return redirect("web:two_factor")
         twofactor.remove_devices(request)
         messages.success(request, _("已停用两步验证"))
         return redirect("web:two_factor")
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if action is None and request.method == "POST" else None)
     device = None
-    if not enrolled or request.GET.get("add") or request.method == "POST":
+    if fresh and (not enrolled or adding or form.is_bound):
         device = twofactor.enrolment_device(request.user)
-        if request.method == "POST" and form.is_valid():
+        if form.is_bound and form.is_valid():
             if twofactor.confirm(request, device, form.cleaned_data["token"]):
                 messages.success(request, _("两步验证已启用：以后登录时需要输入动态验证码"))
                 return _continue(request)
             form.add_error("token", _("验证码不正确，请核对手机时间后输入应用中当前显示的验证码。"))
     context = {
         "form": form,
+        "reauth_form": reauth_form,
+        "reauth_needed": not fresh,
+        "reauth_code": bool(enrolled),
+        "adding": adding or not enrolled,
         "required": required,
         "first_login": first_login,
         "enrolled": enrolled,
@@ -159,7 +197,8 @@ def password_change(request):
     form = NewPasswordForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
-        end_sessions(form.user, keep=request.session.session_key)  # the others end; this one stays
+        # The others end (audited as such); this one stays.
+        end_sessions(form.user, keep=request.session.session_key, reason="password_changed")
         update_session_auth_hash(request, form.user)
         request.session[PASSWORD_STATE] = False
         messages.success(request, _("密码已修改"))

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from chengguan.core import context
 from chengguan.org import twofactor
 from chengguan.org.models import Person
 
@@ -36,7 +37,10 @@ class Command(BaseCommand):
         code.add_argument("username")
 
     def handle(self, *args, action, **options):
-        getattr(self, f"_{action}")(**options)
+        # Enrolments and resets are in the audit log (org.twofactor's signals), done "by the system"
+        # on the command line.
+        with context.acting(context.ActorContext(via=f"cli:otp {action}")):
+            getattr(self, f"_{action}")(**options)
 
     @staticmethod
     def _person(username: str) -> Person:
@@ -64,7 +68,10 @@ class Command(BaseCommand):
             )
 
     def _reset(self, username, **options):
-        count, _ = TOTPDevice.objects.filter(user=self._person(username)).delete()
+        count = 0
+        for device in TOTPDevice.objects.filter(user=self._person(username)):
+            device.delete()  # one by one: each removal is audited
+            count += 1
         self.stdout.write(f"已删除 {count} 个设备 · {count} device(s) removed")
 
     def _code(self, username, **options):
