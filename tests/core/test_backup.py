@@ -17,14 +17,17 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from chengguan.cases import services
@@ -32,7 +35,9 @@ from chengguan.cases.choices import CaseStatus
 from chengguan.cases.models import Case, CasePhoto
 from chengguan.cases.photos import ingest_photo
 from chengguan.core import audit, backup
-from chengguan.core.models import AuditLog
+from chengguan.core.models import AuditLog, AuditSeal, WorkPeriod
+from chengguan.evaluation.models import SettledDay
+from chengguan.grid.models import UnitGrid
 from chengguan.org.models import Person
 from tests.cases.factories import make_case, minor, point_in
 
@@ -63,19 +68,48 @@ def chengguan(env: dict, *args: str, check: bool = True) -> subprocess.Completed
     return result
 
 
-# Run in the new instance after the restore: the audit chain, the personal data, a backup of it.
+def object_values(spec: list[tuple[str, object]]) -> str:
+    """The listed rows (model label, pk) as the models read them (personal data decrypted), in
+    one canonical text: compared between the instance backed up and the one restored, this checks
+    the values themselves, not only the archive's canonical form of them."""
+    from django.apps import apps
+
+    out = {}
+    for label, pk in spec:
+        obj = apps.get_model(label)._base_manager.get(pk=pk)
+        out[f"{label}:{pk}"] = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    return json.dumps(out, sort_keys=True, ensure_ascii=False, default=repr)
+
+
+# Run in the new instance: a changed archive is refused, the good one restores, the audit chain
+# verifies, the rows read back as in the source, a backup of the new instance is made, and new
+# rows get new ids (PostgreSQL's sequences were reset).
 CHECK_SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import datetime, json, sys
     import django
     django.setup()
+    sys.path.insert(0, {root!r})
     from django.core.management import call_command
-    from chengguan.cases.models import Case
-    call_command("restore", sys.argv[1])
+    from django.core.management.base import CommandError
+    from chengguan.core.models import AuditLog, WorkPeriod
+    from tests.core.test_backup import object_values
+    tampered, archive, out, spec = sys.argv[1:5]
+    result = {{}}
+    try:
+        call_command("restore", tampered)
+        result["refused"] = None
+    except CommandError as exc:
+        result["refused"] = str(exc)
+    call_command("restore", archive)
     call_command("audit", "verify")
-    case = Case.objects.get(pk=int(sys.argv[3]))
-    print(json.dumps({"reporter": [case.reporter_name, case.reporter_phone]}))
-    call_command("backup", sys.argv[2])
+    result["values"] = object_values(json.loads(spec))
+    call_command("backup", out)
+    last_audit = AuditLog.objects.order_by("-id").values_list("id", flat=True).first()
+    last_period = WorkPeriod.objects.order_by("-id").values_list("id", flat=True).first()
+    period = WorkPeriod.objects.create(start=datetime.time(19), end=datetime.time(20))
+    result["ids"] = [last_period, period.pk, last_audit, AuditLog.objects.order_by("-id")[0].pk]
+    print("RESULT " + json.dumps(result))
     """
 )
 
@@ -87,26 +121,28 @@ class Target:
         self.url, self.media, self.var = url, media, var
         self.env = _env(url, media, var)
 
-    def restore_check_and_backup(self, archive: Path, out: Path, case_id: int) -> dict:
+    def run_checks(self, tampered: Path, archive: Path, out: Path, spec) -> dict:
         script = self.var / "check.py"
-        script.write_text(CHECK_SCRIPT)
+        script.write_text(CHECK_SCRIPT.format(root=str(Path(__file__).resolve().parents[2])))
         result = subprocess.run(
-            [sys.executable, str(script), str(archive), str(out), str(case_id)],
+            [sys.executable, str(script), str(tampered), str(archive), str(out), json.dumps(spec)],
             env=self.env,
             capture_output=True,
             text=True,
             timeout=300,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        line = next(x for x in result.stdout.splitlines() if x.startswith('{"reporter"'))
-        return json.loads(line)
+        line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
+        return json.loads(line.removeprefix("RESULT "))
 
 
 class SqliteTemplates:
     def __init__(self, root: Path):
         self.root = root
         self.template = root / "template.sqlite3"
-        chengguan(_env(f"sqlite:///{self.template}", root / "unused-media", root), "migrate", "-v0")
+        chengguan(
+            _env(f"sqlite:///{self.template}", root / "unused-media", root), "migrate", "-v0", "--skip-checks"
+        )
 
     def new(self, name: str) -> Target:
         folder = self.root / name
@@ -131,7 +167,9 @@ class PostgresTemplates:
         self.made: list[str] = []
         self.admin = psycopg.connect(dbname="postgres", autocommit=True, **self.params)
         self._create(f"{self.base}_tpl")
-        chengguan(_env(self.url(f"{self.base}_tpl"), root / "unused-media", root), "migrate", "-v0")
+        chengguan(
+            _env(self.url(f"{self.base}_tpl"), root / "unused-media", root), "migrate", "-v0", "--skip-checks"
+        )
 
     def url(self, name: str) -> str:
         p = self.params
@@ -185,10 +223,17 @@ def media(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@dataclass
+class Instance:
+    case: Case
+    spec: list  # rows compared value by value after a restore: (model label, pk)
+
+
 @pytest.fixture
-def instance(city, people, media):
+def instance(city, people, media) -> Instance:
     """Cases (one closed, one with photos before and after, a public report with the reporter's
-    name and phone, encrypted), a file no row refers to, and the audit log sealed."""
+    name and phone, encrypted), rows with a UUID key, JSON null beside SQL NULL, a date key, a
+    time, a file no row refers to, and the audit log sealed."""
     lon, lat = point_in(city.street_a)
     reported, _ = services.case_report(
         people["operator_a"],
@@ -212,11 +257,64 @@ def instance(city, people, media):
         photos=[ingest_photo(jpeg((30, 200, 30)))],
     )
     make_case(city, people, CaseStatus.CLOSED)
+    tasks = [
+        DBTaskResult.objects.create(
+            args_kwargs={"args": [1, 2.5, "甲"], "kwargs": {"b": None, "a": [True]}},
+            task_path="chengguan.notify.jobs.deliver",
+            backend_name="default",
+            run_after=timezone.now(),
+            return_value=value,
+        )
+        for value in (None, models.Value(None, models.JSONField()), {"sent": 3})
+    ]
+    period = WorkPeriod.objects.create(start=dt.time(8, 30), end=dt.time(12, 0, 0, 500))
+    settled = SettledDay.objects.create(day=dt.date(2026, 2, 17), settled_at=timezone.now(), events=4)
     (media / "stray").mkdir(parents=True)
     (media / "stray" / "left-behind.jpg").write_bytes(jpeg((0, 0, 0)))
     audit.seal(now=timezone.now() + dt.timedelta(hours=1))
     assert audit.verify().ok
-    return reported
+    spec = [("cases.Case", c.pk) for c in (reported, handling)]
+    spec += [("cases.CasePhoto", pk) for pk in CasePhoto.objects.values_list("pk", flat=True)]
+    spec += [("django_tasks_database.DBTaskResult", str(t.pk)) for t in tasks]
+    spec += [("core.WorkPeriod", period.pk), ("evaluation.SettledDay", settled.pk.isoformat())]
+    spec += [("core.AuditSeal", pk) for pk in AuditSeal.objects.values_list("pk", flat=True)]
+    spec += [("grid.UnitGrid", UnitGrid.objects.order_by("pk").values_list("pk", flat=True)[0])]
+    return Instance(reported, spec)
+
+
+def tamper(archive: Path, into: Path) -> Path:
+    """A copy of a directory archive with one byte of one row changed."""
+    shutil.copytree(archive, into)
+    data = into / "data" / "cases_case.jsonl"
+    data.write_bytes(data.read_bytes().replace("井盖缺失".encode(), "井盖丢失".encode()))
+    return into
+
+
+def restore_and_compare(target: Target, archive: Path, instance: Instance, tmp_path: Path) -> dict:
+    manifest = backup.verify(archive)
+    folder = archive if archive.is_dir() else tmp_path / "unpacked"
+    if not archive.is_dir():
+        backup.backup(folder)
+    again = tmp_path / "again.tar"
+    result = target.run_checks(tamper(folder, tmp_path / "tampered"), archive, again, instance.spec)
+
+    # a changed byte is refused with a clear message, and nothing is written: the restore of the
+    # good archive that follows is accepted only by an empty instance
+    assert "archive verification failed, nothing written" in result["refused"]
+    assert "data/cases_case.jsonl" in result["refused"]
+    # identical counts and checksums, and identical values as the models read them (the
+    # personal data decrypts: same DATA_KEY)
+    restored = backup.verify(again)
+    assert backup.differences(manifest, restored) == []
+    assert backup.comparable(restored) == backup.comparable(manifest)
+    assert result["values"] == object_values(instance.spec)
+    assert REPORTER[0] in result["values"] and REPORTER[1] in result["values"]
+    files = sorted(p.relative_to(target.media).as_posix() for p in target.media.rglob("*") if p.is_file())
+    assert files == sorted(manifest["media"])
+    # new rows take new ids after the restored ones
+    last_period, new_period, last_audit, new_audit = result["ids"]
+    assert new_period > last_period and new_audit > last_audit
+    return restored
 
 
 # --- the tests ------------------------------------------------------------------------------------
@@ -233,7 +331,7 @@ def test_restore_into_a_new_instance_is_identical(instance, targets, tmp_path):
     assert tables["cases_case"]["rows"] == Case.objects.count() >= 3
     assert tables["cases_casephoto"]["rows"] == CasePhoto.objects.count() >= 2
     assert tables["core_auditlog"]["rows"] == AuditLog.objects.count() > 0
-    assert tables["core_auditseal"]["rows"] >= 1
+    assert tables["core_auditseal"]["rows"] == AuditSeal.objects.count() >= 1
     assert tables["org_person"]["rows"] == Person.objects.count()
     assert {"chengguan_cache", "django_session", "org_usersession"} <= set(manifest["excluded_tables"])
     assert not {"chengguan_cache", "django_session", "org_usersession"} & set(tables)
@@ -243,54 +341,26 @@ def test_restore_into_a_new_instance_is_identical(instance, targets, tmp_path):
     assert "left-behind.jpg" in err.getvalue()
     assert manifest["migrations"] == backup.code_migration_state()
     assert manifest["checksum"] == backup.manifest_checksum(manifest)
-    # personal data is in the archive only as the ciphertext
-    raw = Case.objects.filter(pk=instance.pk).values_list("description", flat=True).get()
-    assert raw == "井盖缺失"
+    assert "DATA_KEY is not in this archive" in manifest["note"]
+    # personal data is in the archive only as the ciphertext the database holds
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reporter_name FROM cases_case WHERE id = %s", [instance.pk])
+        cursor.execute("SELECT reporter_name FROM cases_case WHERE id = %s", [instance.case.pk])
         (ciphertext,) = cursor.fetchone()
     assert ciphertext.startswith("v1:")
-    unpacked = tmp_path / "unpacked"
-    backup.backup(unpacked)
-    lines = (unpacked / "data" / "cases_case.jsonl").read_text(encoding="utf-8")
+    with tarfile.open(archive) as tar:
+        lines = tar.extractfile("data/cases_case.jsonl").read().decode()
     assert ciphertext in lines and REPORTER[0] not in lines and REPORTER[1] not in lines
 
-    target = targets.new("identical")
-    # a changed byte: refused with a clear message, and nothing written (the restore below
-    # succeeds only into an empty instance)
-    tampered = tmp_path / "tampered"
-    shutil.copytree(unpacked, tampered)
-    data = tampered / "data" / "cases_case.jsonl"
-    data.write_bytes(data.read_bytes().replace("井盖缺失".encode(), "井盖丢失".encode()))
-    result = chengguan(target.env, "restore", str(tampered), check=False)
-    assert result.returncode != 0
-    assert "archive verification failed, nothing written" in result.stderr
-    assert "data/cases_case.jsonl" in result.stderr
-
-    again = tmp_path / "again"
-    checked = target.restore_check_and_backup(archive, again, instance.pk)
-    assert checked["reporter"] == list(REPORTER)  # same DATA_KEY: the personal data decrypts
-    restored = json.loads((again / "manifest.json").read_text())
-    assert backup.differences(manifest, restored) == []
-    assert backup.comparable(restored) == backup.comparable(manifest)
-    assert sorted(
-        p.relative_to(target.media).as_posix() for p in target.media.rglob("*") if p.is_file()
-    ) == sorted(manifest["media"])
+    restore_and_compare(targets.new("identical"), archive, instance, tmp_path)
 
 
 @pytest.mark.skipif(not PG, reason="across databases: a PostgreSQL archive into SQLite")
 def test_postgresql_archive_restores_into_sqlite(instance, sqlite_targets, tmp_path):
     archive = tmp_path / "city"
     call_command("backup", str(archive), stdout=io.StringIO(), stderr=io.StringIO())
-    manifest = json.loads((archive / "manifest.json").read_text())
-    assert manifest["database"] == "postgresql"
-    target = sqlite_targets.new("from-postgresql")
-    again = tmp_path / "again.tar"
-    checked = target.restore_check_and_backup(archive, again, instance.pk)
-    assert checked["reporter"] == list(REPORTER)
-    restored = backup.verify(again)
+    assert backup.verify(archive)["database"] == "postgresql"
+    restored = restore_and_compare(sqlite_targets.new("from-postgresql"), archive, instance, tmp_path)
     assert restored["database"] == "sqlite"
-    assert backup.differences(manifest, restored) == []
 
 
 def test_changed_media_or_data_refused_before_anything_is_written(instance, media, tmp_path):
@@ -298,7 +368,7 @@ def test_changed_media_or_data_refused_before_anything_is_written(instance, medi
     call_command("backup", str(archive), stdout=io.StringIO(), stderr=io.StringIO())
     call_command("backup", str(archive), "--verify", stdout=io.StringIO())  # intact
 
-    photo = CasePhoto.objects.filter(case=instance).first()
+    photo = CasePhoto.objects.filter(case=instance.case).first()
     stored = archive / "media" / photo.image
     original = stored.read_bytes()
     changed = bytearray(original)

@@ -534,6 +534,7 @@ def _base_manifest(using: str) -> dict:
         "media": {},
         "media_orphans": [],
         "media_missing": [],
+        "media_skipped": [],  # names that cannot be restored safely (a backslash, a NUL…)
     }
 
 
@@ -586,6 +587,9 @@ def compute_manifest(using: str = DEFAULT_DB_ALIAS, media: Path | None = None) -
                 "sha256": sha,
             }
         for name in _media_files(root):
+            if not _safe_media_name(name):
+                manifest["media_skipped"].append(name)
+                continue
             size, sha = _sha256_file(root / name)
             manifest["media"][name] = {"size": size, "sha256": sha}
         _media_report(manifest, using)
@@ -680,6 +684,13 @@ def backup(path: Path | str, using: str = DEFAULT_DB_ALIAS, media: Path | None =
         raise BackupError(f"目录不存在 · directory {path.parent} does not exist")
     if path.resolve().is_relative_to(root.resolve()):
         raise BackupError(f"备份不能写在 MEDIA_ROOT 之内 · write the archive outside MEDIA_ROOT ({root})")
+    state, code = migration_state(using), code_migration_state()
+    if state != code:
+        behind = sorted(a for a in set(state) | set(code) if state.get(a) != code.get(a))
+        raise BackupError(
+            "数据库的迁移状态与当前代码不一致 · the database's migrations do not match this code "
+            f"(apps: {', '.join(behind)}): back up with the code that runs it, or run `chengguan migrate` first"
+        )
     kind = archive_kind(path)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     writer = _DirWriter(partial) if kind == "dir" else _TarWriter(partial, kind)
@@ -700,6 +711,9 @@ def backup(path: Path | str, using: str = DEFAULT_DB_ALIAS, media: Path | None =
                     "sha256": sha,
                 }
             for name in _media_files(root):
+                if not _safe_media_name(name):
+                    manifest["media_skipped"].append(name)
+                    continue
                 size, sha = writer.media(name, root / name)
                 manifest["media"][name] = {"size": size, "sha256": sha}
             _media_report(manifest, using)

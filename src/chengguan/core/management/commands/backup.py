@@ -21,6 +21,10 @@ def report_media(command: BaseCommand, manifest: dict) -> None:
     for key, label in (
         ("media_orphans", "媒体文件无记录引用 · media files no row refers to (orphans)"),
         ("media_missing", "记录引用的媒体文件不存在 · media files rows refer to that are missing"),
+        (
+            "media_skipped",
+            "文件名无法安全恢复，未备份 · media files left out (names that cannot be restored safely)",
+        ),
     ):
         names = manifest.get(key) or []
         if names:
