@@ -6,6 +6,8 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
+from chengguan.core.schemas import ObjectIn
+
 
 class ErrorOut(Schema):
     code: str
@@ -31,7 +33,7 @@ class ChecklistOut(Schema):
     items: list[ItemOut]
 
 
-class PlanIn(Schema):
+class PlanIn(ObjectIn):
     name: str
     team_id: int
     checklist_id: int
@@ -53,19 +55,19 @@ class PlanOut(Schema):
     region_ids: list[int]
 
 
-class RecordStartIn(Schema):
+class RecordStartIn(ObjectIn):
     plan_id: int
     grid_id: int
 
 
-class FindingIn(Schema):
+class FindingIn(ObjectIn):
     item_id: int
     note: str = ""
     lon: float | None = None
     lat: float | None = None
 
 
-class SubmitIn(Schema):
+class SubmitIn(ObjectIn):
     note: str = ""
 
 
@@ -94,7 +96,7 @@ class RecordOut(Schema):
     findings: list[FindingOut]
 
 
-class ReportIn(Schema):
+class ReportIn(ObjectIn):
     minor_class_id: int | None = Field(None, description="the case class; default: the item's")
 
 

@@ -6,8 +6,10 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
+from chengguan.core.schemas import ObjectIn
 
-class CaseIn(Schema):
+
+class CaseIn(ObjectIn):
     source: str = Field(
         "inspector", description="inspector | public | hotline | video | leader | media | patrol"
     )
@@ -174,7 +176,7 @@ class CasePage(Schema):
     items: list[CaseOut]
 
 
-class TransitionIn(Schema):
+class TransitionIn(ObjectIn):
     version: int | None = Field(None, description="the case version read (or send If-Match)")
     note: str = ""
     reason: str = ""

@@ -6,6 +6,8 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
+from chengguan.core.schemas import ObjectIn
+
 
 class ErrorOut(Schema):
     code: str
@@ -84,10 +86,10 @@ class DrilldownOut(Schema):
     terms: dict[str, list[TermOut]]
 
 
-class PublishIn(Schema):
+class PublishIn(ObjectIn):
     period: str
 
 
-class RecomputeIn(Schema):
+class RecomputeIn(ObjectIn):
     period: str
     reason: str = Field(..., max_length=2000)

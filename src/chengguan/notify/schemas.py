@@ -2,6 +2,8 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from chengguan.core.schemas import ObjectIn
+
 
 class NotificationOut(Schema):
     id: int
@@ -28,7 +30,7 @@ class InboxOut(Schema):
     items: list[NotificationOut]
 
 
-class MarkReadIn(Schema):
+class MarkReadIn(ObjectIn):
     ids: list[int] = Field(default_factory=list, max_length=500)
     all: bool = False  # mark every inbox message read (ids ignored)
 
