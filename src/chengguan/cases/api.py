@@ -18,7 +18,16 @@ from .choices import CaseAction
 from .schemas import CaseCreatedOut, CaseDetailOut, CaseIn, CasePage, ErrorOut, LedgerPage, TransitionIn
 
 router = Router(tags=["cases"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# 413: a photo or a body over the size limit
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,
+    422: ErrorOut,
+}
 
 
 class CaseFilter(Schema):

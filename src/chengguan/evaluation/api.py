@@ -16,7 +16,15 @@ from .periods import parse_period
 from .schemas import DrilldownOut, ErrorOut, FiguresOut, PublishIn, RecomputeIn, SnapshotOut
 
 router = Router(tags=["evaluation"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,  # a body over the size limit
+    422: ErrorOut,
+}
 
 
 def _require(user, action: str) -> None:

@@ -4,11 +4,13 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from chengguan.core import geo
+from chengguan.core.schemas import errors
 
 from . import selectors
 from .schemas import LocationOut, UnitGridDetailOut, UnitGridOut
 
 router = Router(tags=["grid"])
+LIST = errors(400, 401, 422)
 
 
 class LocateQuery(Schema):
@@ -17,7 +19,7 @@ class LocateQuery(Schema):
     crs: str = Field("wgs84", description="wgs84 | cgcs2000 | gcj02 | bd09")
 
 
-@router.get("/locate", response=LocationOut)
+@router.get("/locate", response={200: LocationOut, **LIST})
 def locate(request, q: Query[LocateQuery]):
     """The unit grid, community, street and district of a point; `inside` is false outside the city."""
     try:
@@ -26,7 +28,7 @@ def locate(request, q: Query[LocateQuery]):
         raise HttpError(400, str(exc)) from None
 
 
-@router.get("/grids", response=list[UnitGridOut])
+@router.get("/grids", response={200: list[UnitGridOut], **LIST})
 def list_grids(
     request, community_id: int | None = None, street_id: int | None = None, limit: int = 500, offset: int = 0
 ):
@@ -36,6 +38,6 @@ def list_grids(
     return qs[offset : offset + limit]
 
 
-@router.get("/grids/{grid_id}", response=UnitGridDetailOut)
+@router.get("/grids/{grid_id}", response={200: UnitGridDetailOut, **errors(401, 404, 422)})
 def get_grid(request, grid_id: int):
     return selectors.access_unit_grid(request.user, grid_id)

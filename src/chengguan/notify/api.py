@@ -2,13 +2,15 @@
 
 from ninja import Query, Router
 
+from chengguan.core.schemas import errors
+
 from . import selectors, services
 from .schemas import InboxOut, MarkReadIn, MarkReadOut
 
 router = Router(tags=["notify"])
 
 
-@router.get("/inbox", response=InboxOut)
+@router.get("/inbox", response={200: InboxOut, **errors(401, 422)})
 def inbox(
     request,
     limit: int = Query(20, ge=1, le=100),
@@ -27,7 +29,7 @@ def inbox(
     return {"count": count, "unread": unread, "limit": limit, "offset": offset, "items": items}
 
 
-@router.post("/inbox/read", response=MarkReadOut)
+@router.post("/inbox/read", response={200: MarkReadOut, **errors(400, 401, 403, 413, 422)})
 def mark_read(request, payload: MarkReadIn):
     """Mark messages read. Ids that are not in my inbox are ignored (never an error that would tell
     whether someone else's message exists)."""
