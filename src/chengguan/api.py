@@ -5,9 +5,16 @@ Errors are JSON `{"code": …, "message": …, "detail": …}`, with messages in
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -63,6 +70,35 @@ def database_unavailable(request, exc):
 def photo_error(request, exc: PhotoError):
     status = 413 if exc.code == "photo_too_large" else 422
     return _error(request, status, exc.code, exc.message)
+
+
+@api.exception_handler(MultiPartParserError)
+def unreadable_body(request, exc):
+    """A multipart body that cannot be read (no boundary, cut short): Django's 400 page, as JSON."""
+    return _error(request, 400, "bad_body", "无法解析请求体 · the request body cannot be parsed")
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request, exc):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises while the body is read."""
+    return _error(request, 413, "body_too_large", "请求体过大 · the request body is too large")
+
+
+@api.exception_handler(TooManyFieldsSent)
+@api.exception_handler(TooManyFilesSent)
+def too_many_parts(request, exc):
+    """A form with more fields or files than DATA_UPLOAD_MAX_NUMBER_FIELDS/FILES: Django's HTML
+    400, as JSON."""
+    return _error(
+        request,
+        400,
+        "too_many_parts",
+        "请求中的字段或文件过多 · too many fields or files in the request",
+        {
+            "max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+        },
+    )
 
 
 @api.exception_handler(Http404)
