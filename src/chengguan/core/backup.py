@@ -293,10 +293,6 @@ class _Unordered(Exception):
     pass
 
 
-def _pk_is_integer(model) -> bool:
-    return _kind(model._meta.pk) == "int"
-
-
 def _select(model, using: str, *, ordered_in_db: bool = True):
     """The rows of a model's table as tuples in column order, through the ORM's converters (one
     value form on every database), encrypted and JSON columns as stored."""
@@ -329,22 +325,14 @@ def table_lines(model, using: str = DEFAULT_DB_ALIAS) -> Iterator[bytes]:
     fields = model._meta.concrete_fields
     encoders = [_encoder(f) for f in fields]
     pk_index = fields.index(model._meta.pk)
-    integer_pk = _pk_is_integer(model)
 
-    def line(row) -> tuple[Any, bytes]:
-        values = [None if v is None else enc(v) for enc, v in zip(encoders, row, strict=True)]
-        return values[pk_index], (_dumps(values) + "\n").encode("utf-8")
-
-    def key(pk):
-        return pk if integer_pk else _dumps(pk)
-
-    last = None
+    last = None  # the key in canonical form: an int, or a str compared by code point
     for row in _select(model, using).iterator(chunk_size=2000):
-        pk, text = line(row)
-        if last is not None and not key(pk) > last:
+        values = [None if v is None else enc(v) for enc, v in zip(encoders, row, strict=True)]
+        if last is not None and not values[pk_index] > last:
             raise _Unordered
-        last = key(pk)
-        yield text
+        last = values[pk_index]
+        yield (_dumps(values) + "\n").encode("utf-8")
 
 
 def _table_digest(model, using: str, sink=None) -> tuple[int, str]:
@@ -358,7 +346,7 @@ def _table_digest(model, using: str, sink=None) -> tuple[int, str]:
             if sink is not None:
                 sink.write(text)
         return n, sha.hexdigest()
-    except _Unordered:  # pragma: no cover - fallback for a non code-point collation
+    except _Unordered:  # a collation that is not code-point order: sort here
         if sink is not None:
             sink.seek(0)
             sink.truncate()
@@ -368,7 +356,7 @@ def _table_digest(model, using: str, sink=None) -> tuple[int, str]:
         rows = []
         for row in _select(model, using, ordered_in_db=False).iterator(chunk_size=2000):
             values = [None if v is None else enc(v) for enc, v in zip(encoders, row, strict=True)]
-            rows.append((_dumps(values[pk_index]), (_dumps(values) + "\n").encode("utf-8")))
+            rows.append((values[pk_index], (_dumps(values) + "\n").encode("utf-8")))
         rows.sort()
         sha = hashlib.sha256()
         for _pk, text in rows:
@@ -571,14 +559,19 @@ def _snapshot(using: str):
         yield
 
 
-def compute_manifest(using: str = DEFAULT_DB_ALIAS, media: Path | None = None) -> dict:
-    """The manifest of the instance as it is (nothing written)."""
-    root = media or media_root()
+def _collect(using: str, root: Path, writer=None) -> dict:
+    """The manifest of the instance in one snapshot; with a writer, the archive's files too."""
     with _snapshot(using):
         manifest = _base_manifest(using)
         for model in backed_up_models():
             table = model._meta.db_table
-            rows, sha = _table_digest(model, using)
+            if not _SAFE_TABLE.match(table):  # pragma: no cover - every table name here is plain
+                raise BackupError(f"不支持的表名 · unsupported table name {table!r}")
+            if writer is None:
+                rows, sha = _table_digest(model, using)
+            else:
+                with writer.data(f"{table}.jsonl") as sink:
+                    rows, sha = _table_digest(model, using, sink)
             manifest["table_order"].append(table)
             manifest["tables"][table] = {
                 "model": model._meta.label,
@@ -590,11 +583,16 @@ def compute_manifest(using: str = DEFAULT_DB_ALIAS, media: Path | None = None) -
             if not _safe_media_name(name):
                 manifest["media_skipped"].append(name)
                 continue
-            size, sha = _sha256_file(root / name)
+            size, sha = _sha256_file(root / name) if writer is None else writer.media(name, root / name)
             manifest["media"][name] = {"size": size, "sha256": sha}
         _media_report(manifest, using)
     manifest["checksum"] = manifest_checksum(manifest)
     return manifest
+
+
+def compute_manifest(using: str = DEFAULT_DB_ALIAS, media: Path | None = None) -> dict:
+    """The manifest of the instance as it is (nothing written)."""
+    return _collect(using, media or media_root())
 
 
 # --- writing an archive -----------------------------------------------------------------------------
@@ -695,29 +693,7 @@ def backup(path: Path | str, using: str = DEFAULT_DB_ALIAS, media: Path | None =
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     writer = _DirWriter(partial) if kind == "dir" else _TarWriter(partial, kind)
     try:
-        with _snapshot(using):
-            manifest = _base_manifest(using)
-            for model in backed_up_models():
-                table = model._meta.db_table
-                if not _SAFE_TABLE.match(table):  # pragma: no cover - every table name here is plain
-                    raise BackupError(f"不支持的表名 · unsupported table name {table!r}")
-                with writer.data(f"{table}.jsonl") as sink:
-                    rows, sha = _table_digest(model, using, sink)
-                manifest["table_order"].append(table)
-                manifest["tables"][table] = {
-                    "model": model._meta.label,
-                    "columns": columns(model),
-                    "rows": rows,
-                    "sha256": sha,
-                }
-            for name in _media_files(root):
-                if not _safe_media_name(name):
-                    manifest["media_skipped"].append(name)
-                    continue
-                size, sha = writer.media(name, root / name)
-                manifest["media"][name] = {"size": size, "sha256": sha}
-            _media_report(manifest, using)
-        manifest["checksum"] = manifest_checksum(manifest)
+        manifest = _collect(using, root, writer)
         writer.manifest(_manifest_bytes(manifest))
         writer.close()
         os.replace(partial, path)
