@@ -102,6 +102,10 @@ def _validate_intake(actor, data: CaseInput):
     if data.source in STAFF_SOURCES:
         if actor is None or not actor.has_role(*STAFF_SOURCES[data.source]):
             raise PermissionDenied(_("您的角色不能以该来源上报 · your role cannot report from this source"))
+    elif actor is not None and not can(actor, "report", Case):
+        # A public or Open311 report made by a person (the staff API): the role table's
+        # `cases.report_case` (the public pages and Open311 report without a person).
+        raise PermissionDenied(_("您的角色不能以该来源上报 · your role cannot report from this source"))
     if data.urgency not in Urgency.values:
         raise Invalid("bad_urgency", _("紧急程度应为 normal 或 urgent · urgency must be normal or urgent"))
     description = (data.description or "").strip()
