@@ -441,7 +441,7 @@ def test_the_database_restarted_during_a_burst_clean_errors_then_recovery(stack)
     try:
         began = time.monotonic()
         wait_for(lambda: count(began, {201}) >= 10, 20, "the first cases")
-        stack.cluster.stop("fast")  # in the middle of the burst: open transactions are cut
+        stack.cluster.stop("immediate")  # a crash in the middle of the burst: open transactions are cut
         down = time.monotonic()
         wait_for(lambda: count(down) >= 6, 10, "answers while the database is down")
         starting = time.monotonic()
