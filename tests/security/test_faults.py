@@ -447,7 +447,7 @@ def test_the_database_restarted_during_a_burst_clean_errors_then_recovery(stack)
         starting = time.monotonic()
         stack.cluster.start()
         up = time.monotonic()
-        wait_for(lambda: count(up, {201}) >= 15, 20, "cases after the restart")
+        wait_for(lambda: count(up, {201}) >= 15, 25, "cases after the restart")
     finally:
         stop.set()
         for t in threads:
