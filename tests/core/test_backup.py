@@ -151,7 +151,10 @@ class SqliteTemplates:
         return Target(f"sqlite:///{folder / 'db.sqlite3'}", folder / "media", folder)
 
 
-class PostgresTemplates:
+class PostgresDatabase:
+    """A new PostgreSQL database, `<test database>_restore`, migrated; one restore goes into it
+    (making more from it as a template would cost a database drop each, seconds apiece)."""
+
     def __init__(self, root: Path):
         import psycopg
 
@@ -163,33 +166,27 @@ class PostgresTemplates:
             "user": s["USER"],
             "password": s["PASSWORD"] or None,
         }
-        self.base = f"{s['NAME']}_restore"
-        self.made: list[str] = []
+        self.name = f"{s['NAME']}_restore"
         self.admin = psycopg.connect(dbname="postgres", autocommit=True, **self.params)
-        self._create(f"{self.base}_tpl")
-        chengguan(
-            _env(self.url(f"{self.base}_tpl"), root / "unused-media", root), "migrate", "-v0", "--skip-checks"
-        )
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.execute(f'CREATE DATABASE "{self.name}"')
+        self.used = False
+        chengguan(_env(self.url(), root / "unused-media", root), "migrate", "-v0", "--skip-checks")
 
-    def url(self, name: str) -> str:
+    def url(self) -> str:
         p = self.params
         password = f":{p['password']}" if p["password"] else ""
-        return f"postgres://{p['user']}{password}@{p['host']}:{p['port']}/{name}"
-
-    def _create(self, name: str, template: str | None = None) -> None:
-        self.admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        self.admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-        self.made.append(name)
+        return f"postgres://{p['user']}{password}@{p['host']}:{p['port']}/{self.name}"
 
     def new(self, name: str) -> Target:
+        assert not self.used, "one restore per module into the PostgreSQL database"
+        self.used = True
         folder = self.root / name
         folder.mkdir()
-        self._create(f"{self.base}_{name}", template=f"{self.base}_tpl")
-        return Target(self.url(f"{self.base}_{name}"), folder / "media", folder)
+        return Target(self.url(), folder / "media", folder)
 
     def drop(self) -> None:
-        for name in reversed(self.made):
-            self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         self.admin.close()
 
 
@@ -197,7 +194,7 @@ class PostgresTemplates:
 def targets(tmp_path_factory, django_db_blocker):
     root = tmp_path_factory.mktemp("backup-targets")
     with django_db_blocker.unblock():
-        made = PostgresTemplates(root) if PG else SqliteTemplates(root)
+        made = PostgresDatabase(root) if PG else SqliteTemplates(root)
     yield made
     if PG:
         made.drop()
