@@ -424,8 +424,11 @@ def test_non_empty_target_and_other_code_version_refused(instance, tmp_path):
 def test_a_restore_that_does_not_come_out_identical_is_rolled_back(instance, media, tmp_path, monkeypatch):
     archive = tmp_path / "city"
     call_command("backup", str(archive), stdout=io.StringIO(), stderr=io.StringIO())
+    archived = backup.comparable(backup.verify(archive))
+    later = WorkPeriod.objects.create(start=dt.time(18), end=dt.time(19))  # a change after the backup
+    shutil.rmtree(media)  # the restore brings the files back, then must take them away again
     before = backup.comparable(backup.compute_manifest())
-    shutil.rmtree(media)  # the files come back from the archive, then must go again
+    assert before != archived
     real = backup.compute_manifest
 
     def off_by_one(*args, **kwargs):
@@ -438,14 +441,13 @@ def test_a_restore_that_does_not_come_out_identical_is_rolled_back(instance, med
         call_command("restore", str(archive), "--replace", stdout=io.StringIO())
     assert "table cases_case" in str(refused.value)
     monkeypatch.setattr(backup, "compute_manifest", real)
-    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
-    media.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(archive / "media", media, dirs_exist_ok=True)
-    assert backup.comparable(backup.compute_manifest()) == before
+    assert backup.comparable(backup.compute_manifest()) == before  # the database as it was, no file
+    assert WorkPeriod.objects.filter(pk=later.pk).exists()
 
-    # and the same restore, unchanged, replaces the instance with identical contents
+    # the same restore, unchanged, replaces the instance by the archive's contents
     call_command("restore", str(archive), "--replace", stdout=io.StringIO())
-    assert backup.comparable(backup.compute_manifest()) == before
+    assert backup.comparable(backup.compute_manifest()) == archived
+    assert not WorkPeriod.objects.filter(pk=later.pk).exists()
     assert audit.verify().ok
 
 
