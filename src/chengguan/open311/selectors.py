@@ -144,13 +144,17 @@ def status_q(statuses: set[str]) -> Q:
 
 
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
+# A landline: the area code (0 and 2–3 digits, in brackets or not, with - or a space or nothing)
+# kept, the 7–8 digit number but its last four masked: (0731)****2345, 0731-****2345.
+_LANDLINE = re.compile(r"(?<![\dA-Za-z])(\(0[1-9]\d{1,2}\)\s?|0[1-9]\d{1,2}[- ]?)[2-9]\d{2,3}(\d{4})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d)\d{15}(\d[\dXx])(?![0-9A-Za-z])")
+_ID_NUMBER_15 = re.compile(r"(?<![0-9A-Za-z])(\d)\d{12}(\d{2})(?![0-9A-Za-z])")  # the first form (1985–2004)
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 
 
 def mask(text: str | None, case: Case | None = None) -> str | None:
     """Free text for publication: the reporter's own name and phone removed, then any mobile number,
-    identity number or e-mail address masked, and characters XML cannot carry dropped."""
+    landline, identity number or e-mail address masked, and characters XML cannot carry dropped."""
     if not text:
         return None
     if case is not None:
@@ -159,7 +163,9 @@ def mask(text: str | None, case: Case | None = None) -> str | None:
             if len(own) >= 2:
                 text = text.replace(own, "***")
     text = _MOBILE.sub(r"\1****\2", text)
+    text = _LANDLINE.sub(r"\1****\2", text)
     text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 15 + m.group(2), text)
+    text = _ID_NUMBER_15.sub(lambda m: m.group(1) + "*" * 12 + m.group(2), text)
     text = _EMAIL.sub(r"***@\1", text)
     return clean_text(text).strip() or None
 
