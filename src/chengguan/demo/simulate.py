@@ -46,6 +46,17 @@ MIX = [
 ]
 
 
+# Reports from citizens carry the reporter's phone: the centre calls back on it, and the reporter
+# looks the case up on the public page with its last four digits.
+CITIZEN_SOURCES = (CaseSource.PUBLIC, CaseSource.HOTLINE)
+
+
+def _reporter_phone(n: int, at: dt.datetime) -> str:
+    """A made-up mobile number, from the report's minute and street (the random sequence of the
+    simulation is left as it was)."""
+    return f"139{(int(at.timestamp()) // 60 * 31 + n) % 10**8:08d}"
+
+
 @dataclass
 class SimulationReport:
     cases: int = 0
@@ -160,6 +171,7 @@ def _one_case(sim: _Sim, n: int, street, minor, at, end, recent) -> Case | None:
                     lat=lat,
                     address=f"{street.name}{rng.randint(1, 300)}号附近",
                     reporter_name="市民" if source == CaseSource.PUBLIC else "",
+                    reporter_phone=_reporter_phone(n, at) if source in CITIZEN_SOURCES else "",
                 ),
             )
         except services.Invalid:
