@@ -124,5 +124,5 @@ def test_the_rectification_office_makes_a_plan_on_its_page(assess, client_for, c
     assert "四月复查" not in other_office.get("/assessment/plans/").content.decode()
     refused = other_office.post("/assessment/plans/", {**form, "name": "越界", "last_day": "2026-04-30"})
     assert refused.status_code == 422 and not AssessmentPlan.objects.filter(name="越界").exists()
-    for name in ("assessor_1", "inspector_a", "dispatcher_a"):
+    for name in ("assessor_1", "inspector_a", "dispatcher_a", "sysadmin"):
         assert client_for(assess.people[name]).get("/assessment/plans/").status_code == 403

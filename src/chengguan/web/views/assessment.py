@@ -260,7 +260,8 @@ MAX_GRID_CODES = 500
 
 
 def _may_plan(user) -> bool:
-    return can(user, "add", AssessmentPlan)
+    """The rectification office's page (the system administrator keeps plans in the admin)."""
+    return user.has_role(Role.RECTIFICATION) and can(user, "add", AssessmentPlan)
 
 
 class PlanForm(forms.Form):
