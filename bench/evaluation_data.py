@@ -28,6 +28,7 @@ so that, within a case, id order is time order, as the services' sequences give.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 # Hours: the limit of each timed stage (natural hours).
 L_ACCEPT, L_VERIFY, L_REGISTER, L_DISPATCH, L_CHECK, L_CLOSE = 1, 4, 1, 1, 4, 2
@@ -81,8 +82,11 @@ def iso(expr: str) -> str:
 
 
 def chunk_sql() -> str:
-    """One statement: cases %(lo)s..%(hi)s, reported uniformly over %(days)s days from %(start)s
-    (local 07:00–21:00), cut at the horizon %(horizon)s."""
+    """One statement: cases %(lo)s..%(hi)s of %(first)s..%(first)s + %(n)s - 1, reported uniformly
+    over %(days)s days from %(start)s (local 07:00–21:00), cut at the horizon %(horizon)s. The
+    days follow the ids, as a running city numbers its cases, so the rows lie in the tables
+    roughly in time order, as the services append them (an index range scan by instant then reads
+    neighbouring pages, not the whole table)."""
     h = "interval '1 hour'"
     sp = SPEED
     return f"""
@@ -91,7 +95,7 @@ nclass AS (SELECT count(*) AS n FROM bench_class),
 ngrid AS (SELECT count(*) AS n FROM bench_grid),
 b AS (
   SELECT i AS id,
-    %(start)s::timestamptz + floor(random() * %(days)s) * interval '1 day' + interval '7 hours'
+    %(start)s::timestamptz + floor((i - %(first)s) * %(days)s / %(n)s::float8) * interval '1 day' + interval '7 hours'
       + random() * interval '14 hours' AS t0,
     random() AS r_src, random() AS r_rej, random() AS r_ret, random() AS r_co, random() AS r_rel,
     random() AS r_ext, random() AS r_sus, random() AS r_wo, random() AS r_rw, random() AS r_lead,
@@ -367,25 +371,81 @@ FROM tk
 """
 
 
-def generate(conn, cases: int, start: dt.datetime, days: int, horizon: dt.datetime, tz: str, chunk: int, say):
-    """Write `cases` cases in chunks; returns the rows written per table."""
-    conn.execute("SET session_replication_role = replica")  # no FK triggers while loading
-    conn.execute("SET synchronous_commit = off")
-    conn.execute("SET jit = off")  # compiling this statement would take longer than running it
-    conn.execute(LOOKUPS)
-    conn.execute("SELECT setseed(0.42)")
-    sql = chunk_sql()
-    lo = 1
-    while lo <= cases:
-        hi = min(cases, lo + chunk - 1)
-        conn.execute(sql, {"lo": lo, "hi": hi, "start": start, "days": days, "horizon": horizon, "tz": tz})
+def generate(
+    dsn: str,
+    cases: int,
+    start: dt.datetime,
+    days: int,
+    horizon: dt.datetime,
+    tz: str,
+    chunk: int,
+    say,
+    *,
+    first_id: int = 1,
+    jobs: int = 2,
+    seed: float = 0.42,
+):
+    """Write `cases` cases (ids first_id…) in chunks, `jobs` statements at a time (one connection
+    each). Each chunk seeds the random generator from its first
+    id, so the rows are the same whatever `jobs` is."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    def connect():
+        conn = psycopg.connect(dsn)
+        conn.execute("SET session_replication_role = replica")  # no FK triggers while loading
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET jit = off")  # compiling this statement would take longer than running it
         conn.commit()
-        say(f"  cases {hi:,} / {cases:,}")
-        lo = hi + 1
-    counts = {}
-    for table in ("cases_case", "cases_casestage", "cases_caseevent", "cases_casetask"):
-        counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    return counts
+        return conn
+
+    with connect() as conn:
+        conn.execute(LOOKUPS)
+        conn.commit()
+    sql = chunk_sql()
+    local = threading.local()
+    conns = []
+    lock = threading.Lock()
+    done = [0]
+    t0 = time.perf_counter()
+    last = first_id + cases - 1
+
+    def one(lo: int) -> None:
+        if not hasattr(local, "conn"):
+            local.conn = connect()
+            with lock:
+                conns.append(local.conn)
+        hi = min(last, lo + chunk - 1)
+        conn = local.conn
+        conn.execute("SELECT setseed(%s)", [((lo * 2654435761 + int(seed * 1e6)) % 2_000_000) / 1e6 - 1])
+        conn.execute(
+            sql,
+            {
+                "lo": lo,
+                "hi": hi,
+                "first": first_id,
+                "n": cases,
+                "start": start,
+                "days": days,
+                "horizon": horizon,
+                "tz": tz,
+            },
+        )
+        conn.commit()
+        with lock:
+            done[0] += hi - lo + 1
+            rate = done[0] / (time.perf_counter() - t0)
+            say(f"  cases {done[0]:,} / {cases:,} ({rate:,.0f} a second)")
+
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for future in [pool.submit(one, lo) for lo in range(first_id, last + 1, chunk)]:
+                future.result()
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 TABLES = ("cases_case", "cases_casestage", "cases_caseevent", "cases_casetask")
