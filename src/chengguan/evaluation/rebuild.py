@@ -38,33 +38,64 @@ PREFIX = """CASE {col} WHEN 'reported' THEN 'accept' WHEN 'verifying' THEN 'veri
 AFTER_REG = "('to_dispatch', 'dispatched', 'handling', 'to_check', 'to_close')"
 
 
+# What an event counts by itself (its action, its actor, the stage it ended, its case), one row
+# per (action, kind, whose id, counter, condition): joined to the events on the action, so the
+# events are read once. `who`: actor, reporter, dept (the event's), lead (the ended stage's
+# department, else the event's), or a region of the case; `cond`: all, inspector / others (the
+# case's source), timed / on_time (the ended stage has an on-time record / was on time), and
+# stage_timed / stage_on_time (the same for a stage with a person prefix).
+TIMED_ACTIONS = ("accept", "verify", "register", "dispatch", "check_pass", "check_fail", "close")
+REGIONS = ("grid", "community", "street", "district")
+RULES = [
+    ("report", "person", "reporter", "reported", "inspector"),
+    *((a, "person", "actor", "_ended", "stage_timed") for a in TIMED_ACTIONS),
+    *((a, "person", "actor", "_on_time", "stage_on_time") for a in TIMED_ACTIONS),
+    ("accept", "person", "actor", "accepted", "all"),
+    ("register", "person", "actor", "registered", "all"),
+    ("register", "person", "reporter", "report_registered", "inspector"),
+    *(("register", r, r, "registered", "all") for r in REGIONS),
+    *(("register", r, r, "registered_by_inspector", "inspector") for r in REGIONS),
+    *(("register", r, r, "registered_by_others", "others") for r in REGIONS),
+    ("dispatch", "person", "actor", "dispatched", "all"),
+    ("handle", "department", "lead", "handled", "timed"),
+    ("handle", "department", "lead", "handled_lead", "timed"),
+    ("handle", "department", "lead", "handled_on_time", "on_time"),
+    ("check_fail", "department", "dept", "reworked", "all"),
+    *(("close", r, r, "closed", "all") for r in REGIONS),
+    ("extend_approve", "department", "dept", "extended", "all"),
+    ("suspend_approve", "department", "dept", "suspended", "all"),
+]
+
+
 def counter_sql(d: dict = PG, t: dict = TABLES) -> str:
-    """(day, kind, object_id, counter, n) of the events at %(lo)s <= at < %(hi)s."""
-    stage_prefix = PREFIX.format(col="ep.st_status")
+    """(day, kind, object_id, counter, n) of the events at %(lo)s <= at < %(hi)s.
+
+    The events and the stages they ended are read by instant (the indexes on `at` and
+    `ended_at`, whatever the size of the tables) and paired in that order; what an event counts
+    by itself comes from one join with RULES; the rest (a dispatch's tasks, the dispatcher of a
+    returned dispatch, a co-handler's feedback, a closure's run) from the few events concerned."""
+    prefix = PREFIX.format(col="ep.st_status")
+    rules = ",\n    ".join("(" + ", ".join(f"'{v}'" for v in rule) + ")" for rule in RULES)
     return f"""
 WITH e AS (
   SELECT ev.id, ev.case_id, ev.action, ev.actor_id, ev.department_id, ev.at, ev.data,
-    (ev.at AT TIME ZONE %(tz)s)::date AS day,
-    row_number() OVER (PARTITION BY ev.case_id, ev.at, ev.action ORDER BY ev.id) AS rk
+    CAST(ev.at AT TIME ZONE %(tz)s AS date) AS day,
+    row_number() OVER (PARTITION BY ev.at, ev.case_id, ev.action ORDER BY ev.id) AS rk
   FROM {t["event"]} ev WHERE ev.at >= %(lo)s AND ev.at < %(hi)s
 ),
 se AS (
   SELECT s.id, s.case_id, s.status, s.department_id, s.ended_at, s.ended_by, s.on_time,
-    row_number() OVER (PARTITION BY s.case_id, s.ended_at, s.ended_by ORDER BY s.id) AS rk
+    row_number() OVER (PARTITION BY s.ended_at, s.case_id, s.ended_by ORDER BY s.id) AS rk
   FROM {t["stage"]} s WHERE s.ended_at >= %(lo)s AND s.ended_at < %(hi)s
 ),
 ep AS (
   SELECT e.*, se.id AS st_id, se.status AS st_status, se.department_id AS st_dept, se.on_time AS st_on_time,
     c.source, c.reporter_id, c.grid_id, c.community_id, c.street_id, c.district_id
   FROM e JOIN {t["case"]} c ON c.id = e.case_id
-  LEFT JOIN se ON se.case_id = e.case_id AND se.ended_at = e.at AND se.ended_by = e.action AND se.rk = e.rk
+  LEFT JOIN se ON se.ended_at = e.at AND se.case_id = e.case_id AND se.ended_by = e.action AND se.rk = e.rk
 ),
--- the regions of each event's case
-places AS (
-  SELECT id, 'grid' AS kind, grid_id AS pk FROM ep WHERE action IN ('register', 'close')
-  UNION ALL SELECT id, 'community', community_id FROM ep WHERE action IN ('register', 'close')
-  UNION ALL SELECT id, 'street', street_id FROM ep WHERE action IN ('register', 'close')
-  UNION ALL SELECT id, 'district', district_id FROM ep WHERE action IN ('register', 'close')
+rules(action, kind, who, counter, cond) AS (VALUES
+    {rules}
 ),
 -- a dispatch's tasks: the k-th dispatch at an instant created the tasks after those of the earlier ones
 dsp AS (
@@ -112,55 +143,39 @@ cl_run AS (
     m.dsp_stage, cl.case_id
 ),
 rows AS (
-  -- 上报: the inspector's reports
-  SELECT day, 'person' AS kind, reporter_id AS pk, 'reported' AS counter FROM ep
-  WHERE action = 'report' AND source = 'inspector'
-  -- the actor's on-time record of the stage the event ended
-  UNION ALL SELECT day, 'person', actor_id, {stage_prefix} || '_ended' FROM ep
-  WHERE action IN ('accept', 'verify', 'register', 'dispatch', 'check_pass', 'check_fail', 'close')
-    AND st_on_time IS NOT NULL AND {stage_prefix} IS NOT NULL
-  UNION ALL SELECT day, 'person', actor_id, {stage_prefix} || '_on_time' FROM ep
-  WHERE action IN ('accept', 'verify', 'register', 'dispatch', 'check_pass', 'check_fail', 'close')
-    AND st_on_time AND {stage_prefix} IS NOT NULL
-  UNION ALL SELECT day, 'person', actor_id, 'accepted' FROM ep WHERE action = 'accept'
-  -- 立案
-  UNION ALL SELECT day, 'person', actor_id, 'registered' FROM ep WHERE action = 'register'
-  UNION ALL SELECT day, 'person', reporter_id, 'report_registered' FROM ep
-  WHERE action = 'register' AND source = 'inspector'
-  UNION ALL SELECT ep.day, p.kind, p.pk, 'registered' FROM ep JOIN places p ON p.id = ep.id
-  WHERE ep.action = 'register'
-  UNION ALL SELECT ep.day, p.kind, p.pk,
-    CASE WHEN ep.source = 'inspector' THEN 'registered_by_inspector' ELSE 'registered_by_others' END
-  FROM ep JOIN places p ON p.id = ep.id WHERE ep.action = 'register'
-  -- 派遣
-  UNION ALL SELECT day, 'person', actor_id, 'dispatched' FROM ep WHERE action = 'dispatch'
+  -- what each event counts by itself
+  SELECT ep.day, r.kind,
+    CASE r.who WHEN 'actor' THEN ep.actor_id WHEN 'reporter' THEN ep.reporter_id WHEN 'dept' THEN ep.department_id
+      WHEN 'lead' THEN coalesce(nullif(ep.st_dept, 0), ep.department_id) WHEN 'grid' THEN ep.grid_id
+      WHEN 'community' THEN ep.community_id WHEN 'street' THEN ep.street_id WHEN 'district' THEN ep.district_id
+    END AS pk,
+    CASE WHEN r.cond IN ('stage_timed', 'stage_on_time') THEN {prefix} || r.counter ELSE r.counter END AS counter
+  FROM ep JOIN rules r ON r.action = ep.action
+  WHERE CASE r.cond WHEN 'all' THEN true
+    WHEN 'inspector' THEN coalesce(ep.source = 'inspector', false)
+    WHEN 'others' THEN NOT coalesce(ep.source = 'inspector', false)
+    WHEN 'timed' THEN ep.st_on_time IS NOT NULL
+    WHEN 'on_time' THEN coalesce(ep.st_on_time, false)
+    WHEN 'stage_timed' THEN ep.st_on_time IS NOT NULL AND {prefix} IS NOT NULL
+    WHEN 'stage_on_time' THEN coalesce(ep.st_on_time, false) AND {prefix} IS NOT NULL END
+  -- 派遣: the tasks the dispatch created
   UNION ALL SELECT dsp2.day, 'department', tk.department_id, 'assigned' FROM dsp2 JOIN tk
     ON tk.case_id = dsp2.case_id AND tk.dispatched_at = dsp2.at AND tk.rk >= dsp2.first_task
     AND tk.rk < dsp2.first_task + dsp2.n
   -- 回退: counts against the dispatcher of the last dispatch before it
-  UNION ALL SELECT r.day, 'person', d.actor_id, 'dispatch_returned' FROM (
-    SELECT ep.id, ep.day, max(x.id) AS last_dispatch FROM ep JOIN {t["event"]} x
-      ON x.case_id = ep.case_id AND x.action = 'dispatch' AND x.id < ep.id
-    WHERE ep.action = 'return' GROUP BY ep.id, ep.day) r JOIN {t["event"]} d ON d.id = r.last_dispatch
-  -- 处置反馈: the lead's handling pass
-  UNION ALL SELECT day, 'department', coalesce(nullif(st_dept, 0), department_id), 'handled' FROM ep
-  WHERE action = 'handle' AND st_on_time IS NOT NULL
-  UNION ALL SELECT day, 'department', coalesce(nullif(st_dept, 0), department_id), 'handled_lead' FROM ep
-  WHERE action = 'handle' AND st_on_time IS NOT NULL
-  UNION ALL SELECT day, 'department', coalesce(nullif(st_dept, 0), department_id), 'handled_on_time' FROM ep
-  WHERE action = 'handle' AND st_on_time
+  UNION ALL SELECT ep.day, 'person', ld.actor_id, 'dispatch_returned' FROM ep
+  CROSS JOIN LATERAL (SELECT x.actor_id FROM {t["event"]} x
+    WHERE x.case_id = ep.case_id AND x.action = 'dispatch' AND x.id < ep.id ORDER BY x.id DESC LIMIT 1) AS ld
+  WHERE ep.action = 'return'
   -- 协办反馈
-  UNION ALL SELECT ep.day, 'department', tk.department_id, 'handled' FROM ep
-  JOIN {t["task"]} tk ON tk.id = CAST(ep.data->>'task' AS BIGINT)
-  WHERE ep.action = 'cohandler_feedback' AND tk.on_time IS NOT NULL
-  UNION ALL SELECT ep.day, 'department', tk.department_id, 'handled_on_time' FROM ep
-  JOIN {t["task"]} tk ON tk.id = CAST(ep.data->>'task' AS BIGINT)
-  WHERE ep.action = 'cohandler_feedback' AND tk.on_time
-  -- 返工
-  UNION ALL SELECT day, 'department', department_id, 'reworked' FROM ep WHERE action = 'check_fail'
-  -- 结案
-  UNION ALL SELECT ep.day, p.kind, p.pk, 'closed' FROM ep JOIN places p ON p.id = ep.id WHERE ep.action = 'close'
-  UNION ALL SELECT r.day, p.kind, p.pk, 'closed_on_time' FROM cl_run r JOIN places p ON p.id = r.id
+  UNION ALL SELECT ep.day, 'department', tk.department_id, c.counter FROM ep
+  JOIN {t["task"]} tk ON tk.id = CAST(ep.data->>'task' AS BIGINT) AND tk.case_id = ep.case_id
+  CROSS JOIN (VALUES ('handled'), ('handled_on_time')) AS c(counter)
+  WHERE ep.action = 'cohandler_feedback' AND tk.on_time IS NOT NULL AND (c.counter = 'handled' OR tk.on_time)
+  -- 结案: on time for the regions, and the departments of the last dispatch
+  UNION ALL SELECT r.day, v.kind, v.pk, 'closed_on_time' FROM cl_run r
+  CROSS JOIN LATERAL (VALUES ('grid', r.grid_id), ('community', r.community_id), ('street', r.street_id),
+    ('district', r.district_id)) AS v(kind, pk)
   WHERE r.run_on_time
   UNION ALL SELECT r.day, 'department', tk.department_id, c.counter FROM cl_run r
   JOIN {t["task"]} tk ON tk.case_id = r.case_id AND tk.dispatched_at = r.dsp_at
@@ -168,9 +183,6 @@ rows AS (
   WHERE r.dsp_stage IS NOT NULL AND (tk.role = 'lead' OR tk.status <> 'released')
     AND (c.counter = 'closed' OR CASE WHEN tk.role = 'lead' THEN r.passes > 0 AND r.passes_on_time
                                       ELSE tk.status = 'done' AND coalesce(tk.on_time, false) END)
-  -- 延期, 挂账
-  UNION ALL SELECT day, 'department', department_id, 'extended' FROM ep WHERE action = 'extend_approve'
-  UNION ALL SELECT day, 'department', department_id, 'suspended' FROM ep WHERE action = 'suspend_approve'
 )
 SELECT day, kind, pk, counter, count(*) AS n FROM rows WHERE pk IS NOT NULL AND pk <> 0
 GROUP BY day, kind, pk, counter
