@@ -261,6 +261,8 @@ ASSESSOR_PAGE = both(roles(Role.ASSESSOR), has("assessment.add_assessmentrecord"
 EVALUATION = has("evaluation.view_snapshotscore", "evaluation.view_snapshotfigure")
 SCORES = has("assessment.view_score_assessmentrecord")
 PLANS = has("assessment.add_assessmentplan")
+# The plans page is the rectification office's (the system administrator keeps plans in the admin).
+PLANS_PAGE = both(roles(Role.RECTIFICATION), PLANS)
 
 
 def _landing(subject: str) -> int:
@@ -550,11 +552,11 @@ PAGES: list[Row] = [
         obj="fphoto",
     ),
     page("web:assessment_scores", "/assessment/scores/", SCORES, denied=403),
-    page("web:assessment_plan_list", "/assessment/plans/", PLANS, denied=403, shows="plan"),
+    page("web:assessment_plan_list", "/assessment/plans/", PLANS_PAGE, denied=403, shows="plan"),
     page(
         "web:assessment_plan_list",
         "/assessment/plans/",
-        PLANS,
+        PLANS_PAGE,
         method="POST",
         ok=422,
         denied=403,
