@@ -12,7 +12,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
@@ -98,6 +98,17 @@ def too_many_parts(request, exc):
             "max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
             "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
         },
+    )
+
+
+@api.exception_handler(DataError)
+@api.exception_handler(OverflowError)
+def out_of_range(request, exc):
+    """A number the database cannot hold (an id, a limit or an offset past 2**63: SQLite's driver
+    raises OverflowError, PostgreSQL a DataError) or a value too long for its column: bad input,
+    not a server error. What the request was writing was rolled back with its transaction."""
+    return _error(
+        request, 422, "out_of_range", "数值超出范围或内容过长 · a value is out of range or too long"
     )
 
 

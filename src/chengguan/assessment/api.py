@@ -10,6 +10,7 @@ from ninja.files import UploadedFile
 
 from chengguan.core.errors import Invalid
 from chengguan.core.permissions import access, visible
+from chengguan.core.schemas import Int64
 from chengguan.evaluation.periods import parse_period
 
 from . import selectors, services
@@ -121,12 +122,12 @@ def record_start(request, payload: RecordStartIn):
 
 
 @router.get("/records/{record_id}", response={200: RecordOut, **ERRORS})
-def record_detail(request, record_id: int):
+def record_detail(request, record_id: Int64):
     return _record_out(access(request.user, AssessmentRecord, record_id))
 
 
 @router.post("/records/{record_id}/findings", response={200: RecordOut, 201: RecordOut, **ERRORS})
-def finding_set(request, record_id: int, payload: Form[FindingIn], photos: File[list[UploadedFile]] = None):
+def finding_set(request, record_id: Int64, payload: Form[FindingIn], photos: File[list[UploadedFile]] = None):
     """Tick an item as failed (multipart: `item_id`, `note`, optional `lon`/`lat`, `photos`
     repeatable); ticking it again updates the note and adds the photos."""
     _finding, created = services.finding_set(
@@ -142,19 +143,19 @@ def finding_set(request, record_id: int, payload: Form[FindingIn], photos: File[
 
 
 @router.delete("/records/{record_id}/findings/{item_id}", response={200: RecordOut, **ERRORS})
-def finding_remove(request, record_id: int, item_id: int):
+def finding_remove(request, record_id: Int64, item_id: Int64):
     services.finding_remove(request.user, record_id, item_id)
     return _record_out(access(request.user, AssessmentRecord, record_id))
 
 
 @router.post("/records/{record_id}/submit", response={200: RecordOut, **ERRORS})
-def record_submit(request, record_id: int, payload: SubmitIn):
+def record_submit(request, record_id: Int64, payload: SubmitIn):
     record, _now = services.record_submit(request.user, record_id, note=payload.note)
     return _record_out(record)
 
 
 @router.post("/findings/{finding_id}/case", response={200: CaseLinkOut, 201: CaseLinkOut, **ERRORS})
-def finding_case(request, finding_id: int, payload: ReportIn):
+def finding_case(request, finding_id: Int64, payload: ReportIn):
     """Turn a finding into a case (one action; again: the same case, 200)."""
     case, created = services.finding_report(request.user, finding_id, minor_class_id=payload.minor_class_id)
     body = {"finding_id": finding_id, "case_id": case.pk, "case_number": case.number, "created": created}

@@ -6,7 +6,7 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
-from chengguan.core.schemas import ObjectIn
+from chengguan.core.schemas import Int64, ObjectIn
 
 
 class ErrorOut(Schema):
@@ -35,12 +35,12 @@ class ChecklistOut(Schema):
 
 class PlanIn(ObjectIn):
     name: str
-    team_id: int
-    checklist_id: int
+    team_id: Int64
+    checklist_id: Int64
     first_day: dt.date
     last_day: dt.date
-    grid_ids: list[int] = []
-    region_ids: list[int] = Field([], description="communities or streets: all their grids")
+    grid_ids: list[Int64] = []
+    region_ids: list[Int64] = Field([], description="communities or streets: all their grids")
     note: str = ""
 
 
@@ -56,12 +56,12 @@ class PlanOut(Schema):
 
 
 class RecordStartIn(ObjectIn):
-    plan_id: int
-    grid_id: int
+    plan_id: Int64
+    grid_id: Int64
 
 
 class FindingIn(ObjectIn):
-    item_id: int
+    item_id: Int64
     note: str = ""
     lon: float | None = None
     lat: float | None = None
@@ -97,7 +97,7 @@ class RecordOut(Schema):
 
 
 class ReportIn(ObjectIn):
-    minor_class_id: int | None = Field(None, description="the case class; default: the item's")
+    minor_class_id: Int64 | None = Field(None, description="the case class; default: the item's")
 
 
 class CaseLinkOut(Schema):

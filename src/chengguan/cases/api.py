@@ -12,6 +12,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from chengguan.core.errors import Invalid
+from chengguan.core.schemas import Int64
 
 from . import ledger, selectors, services
 from .choices import CaseAction
@@ -32,20 +33,20 @@ ERRORS = {
 
 class CaseFilter(Schema):
     status: str | None = None
-    minor_class_id: int | None = None
-    district_id: int | None = None
-    street_id: int | None = None
-    community_id: int | None = None
-    grid_id: int | None = None
-    department_id: int | None = None
+    minor_class_id: Int64 | None = None
+    district_id: Int64 | None = None
+    street_id: Int64 | None = None
+    community_id: Int64 | None = None
+    grid_id: Int64 | None = None
+    department_id: Int64 | None = None
     source: str | None = None
     overdue: bool | None = None
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     bbox: str | None = None
     q: str | None = None
-    limit: int = 50
-    offset: int = 0
+    limit: Int64 = 50
+    offset: Int64 = 0
 
 
 @router.get("/", response={200: CasePage, **ERRORS})
@@ -106,12 +107,12 @@ def create_case_with_photos(request, payload: Form[CaseIn], photos: File[list[Up
 
 class LedgerFilter(Schema):
     scope: str = "open"
-    district_id: int | None = None
-    street_id: int | None = None
-    community_id: int | None = None
-    grid_id: int | None = None
-    department_id: int | None = None
-    minor_class_id: int | None = None
+    district_id: Int64 | None = None
+    street_id: Int64 | None = None
+    community_id: Int64 | None = None
+    grid_id: Int64 | None = None
+    department_id: Int64 | None = None
+    minor_class_id: Int64 | None = None
     overdue: bool | None = None
     found_from: dt.date | dt.datetime | None = None
     found_to: dt.date | dt.datetime | None = None
@@ -119,7 +120,7 @@ class LedgerFilter(Schema):
 
 
 @router.get("/ledger", response={200: LedgerPage, **ERRORS})
-def ledger_list(request, filters: Query[LedgerFilter], limit: int = 50, offset: int = 0):
+def ledger_list(request, filters: Query[LedgerFilter], limit: Int64 = 50, offset: Int64 = 0):
     """The problem ledger (台账): open cases, suspended ones (挂账) or all, with filters."""
     if not 1 <= limit <= 500 or offset < 0:
         raise Invalid("bad_page", _("limit 应在 1–500 之间，offset 不能为负 · bad limit/offset"))
@@ -145,7 +146,7 @@ def ledger_export(request, filters: Query[LedgerFilter]):
 
 
 @router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS})
-def get_case(request, case_id: int):
+def get_case(request, case_id: Int64):
     return _detail(request.user, case_id)
 
 
@@ -156,7 +157,7 @@ def _version(request, body: TransitionIn):
     return header or None
 
 
-def _run(request, case_id: int, action: str, body: TransitionIn, photos=()):
+def _run(request, case_id: Int64, action: str, body: TransitionIn, photos=()):
     user, version = request.user, _version(request, body)
     from .photos import ingest_photo
 
@@ -254,7 +255,7 @@ def _run(request, case_id: int, action: str, body: TransitionIn, photos=()):
 
 
 @router.post("/{case_id}/{action}", response={200: CaseDetailOut, **ERRORS})
-def transition(request, case_id: int, action: str, body: TransitionIn):
+def transition(request, case_id: Int64, action: str, body: TransitionIn):
     """Take one step of the workflow. `action` is one of the CaseAction values; send the case's
     `version` (or an `If-Match` header): a stale version gets 409."""
     return _run(request, case_id, action, body)
@@ -262,6 +263,6 @@ def transition(request, case_id: int, action: str, body: TransitionIn):
 
 @router.post("/{case_id}/{action}/with-photos", response={200: CaseDetailOut, **ERRORS})
 def transition_with_photos(
-    request, case_id: int, action: str, body: Form[TransitionIn], photos: File[list[UploadedFile]] = None
+    request, case_id: Int64, action: str, body: Form[TransitionIn], photos: File[list[UploadedFile]] = None
 ):
     return _run(request, case_id, action, body, photos or [])

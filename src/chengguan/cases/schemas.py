@@ -6,14 +6,14 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
-from chengguan.core.schemas import ObjectIn
+from chengguan.core.schemas import Int64, ObjectIn
 
 
 class CaseIn(ObjectIn):
     source: str = Field(
         "inspector", description="inspector | public | hotline | video | leader | media | patrol"
     )
-    minor_class_id: int
+    minor_class_id: Int64
     description: str = Field(..., max_length=4000)
     lon: float
     lat: float
@@ -177,17 +177,17 @@ class CasePage(Schema):
 
 
 class TransitionIn(ObjectIn):
-    version: int | None = Field(None, description="the case version read (or send If-Match)")
+    version: Int64 | None = Field(None, description="the case version read (or send If-Match)")
     note: str = ""
     reason: str = ""
     result: str = ""
-    department_id: int | None = None
-    cohandler_ids: list[int] = []
-    original_id: int | None = None
+    department_id: Int64 | None = None
+    cohandler_ids: list[Int64] = []
+    original_id: Int64 | None = None
     amount: Decimal | None = None
     unit: str = ""
     planned_fix_date: dt.date | None = None
-    task_id: int | None = None
+    task_id: Int64 | None = None
 
 
 class ErrorOut(Schema):

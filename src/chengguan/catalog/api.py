@@ -1,6 +1,6 @@
 from ninja import Query, Router
 
-from chengguan.core.schemas import errors
+from chengguan.core.schemas import Int64, errors
 
 from . import selectors
 from .choices import ClassKind
@@ -20,5 +20,5 @@ def search_classes(request, q: str = Query("", max_length=50), kind: ClassKind |
 
 
 @router.get("/classes/{class_id}", response={200: MinorClassDetailOut, **errors(401, 404, 422)})
-def get_class(request, class_id: int):
+def get_class(request, class_id: Int64):
     return selectors.access_minor_class(request.user, class_id)

@@ -7,8 +7,16 @@ operation can answer, not only its 200.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from ninja import Schema
-from pydantic import model_validator
+from pydantic import Field, model_validator
+
+# Every integer the API takes (an id, a limit, an offset, a version) is one the database can hold:
+# a larger one is a 422 naming the field, not a query that fails on SQLite's driver (OverflowError)
+# or in PostgreSQL (bigint out of range) and answers 500.
+INT64_MAX = 2**63 - 1
+Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
 
 
 class ErrorOut(Schema):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from chengguan.core.permissions import can
+from chengguan.core.schemas import Int64
 
 from . import selectors, services
 from .indicators import INDICATORS
@@ -116,7 +117,7 @@ def rankings(request, object_type: str, period: str, live: bool = False):
 
 
 @router.get("/drilldown", response={200: DrilldownOut, **ERRORS})
-def drilldown(request, object_type: str, object_id: int, period: str, indicator: str):
+def drilldown(request, object_type: str, object_id: Int64, period: str, indicator: str):
     """The cases behind one figure: each term of its numerator and denominator with its cases."""
     _require_figures(request.user)
     p = parse_period(period)

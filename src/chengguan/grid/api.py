@@ -4,7 +4,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from chengguan.core import geo
-from chengguan.core.schemas import errors
+from chengguan.core.schemas import Int64, errors
 
 from . import selectors
 from .schemas import LocationOut, UnitGridDetailOut, UnitGridOut
@@ -30,7 +30,11 @@ def locate(request, q: Query[LocateQuery]):
 
 @router.get("/grids", response={200: list[UnitGridOut], **LIST})
 def list_grids(
-    request, community_id: int | None = None, street_id: int | None = None, limit: int = 500, offset: int = 0
+    request,
+    community_id: Int64 | None = None,
+    street_id: Int64 | None = None,
+    limit: Int64 = 500,
+    offset: Int64 = 0,
 ):
     if not 1 <= limit <= 5000 or offset < 0:
         raise HttpError(400, _("limit 应在 1–5000 之间，offset 不能为负"))
@@ -39,5 +43,5 @@ def list_grids(
 
 
 @router.get("/grids/{grid_id}", response={200: UnitGridDetailOut, **errors(401, 404, 422)})
-def get_grid(request, grid_id: int):
+def get_grid(request, grid_id: Int64):
     return selectors.access_unit_grid(request.user, grid_id)

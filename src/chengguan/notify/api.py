@@ -2,7 +2,7 @@
 
 from ninja import Query, Router
 
-from chengguan.core.schemas import errors
+from chengguan.core.schemas import INT64_MAX, errors
 
 from . import selectors, services
 from .schemas import InboxOut, MarkReadIn, MarkReadOut
@@ -14,7 +14,7 @@ router = Router(tags=["notify"])
 def inbox(
     request,
     limit: int = Query(20, ge=1, le=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
     unread_only: bool = False,
 ):
     """My messages, unread first then newest first, with the count of unread ones."""

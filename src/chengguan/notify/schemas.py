@@ -2,7 +2,7 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from chengguan.core.schemas import ObjectIn
+from chengguan.core.schemas import Int64, ObjectIn
 
 
 class NotificationOut(Schema):
@@ -31,7 +31,7 @@ class InboxOut(Schema):
 
 
 class MarkReadIn(ObjectIn):
-    ids: list[int] = Field(default_factory=list, max_length=500)
+    ids: list[Int64] = Field(default_factory=list, max_length=500)
     all: bool = False  # mark every inbox message read (ids ignored)
 
 
