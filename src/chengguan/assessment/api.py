@@ -10,7 +10,7 @@ from ninja.files import UploadedFile
 
 from chengguan.core.errors import Invalid
 from chengguan.core.permissions import access, visible
-from chengguan.core.schemas import Int64
+from chengguan.core.schemas import Int64, errors
 from chengguan.evaluation.periods import parse_period
 
 from . import selectors, services
@@ -19,7 +19,6 @@ from .models import AssessmentPlan, AssessmentRecord, Checklist
 from .schemas import (
     CaseLinkOut,
     ChecklistOut,
-    ErrorOut,
     FindingIn,
     PlanIn,
     PlanOut,
@@ -31,15 +30,7 @@ from .schemas import (
 )
 
 router = Router(tags=["assessment"])
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS = errors(400, 401, 403, 404, 409, 413, 422)
 
 
 def _plan_out(plan: AssessmentPlan) -> dict:

@@ -9,12 +9,6 @@ from pydantic import Field
 from chengguan.core.schemas import Int64, ObjectIn
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    detail: dict = {}
-
-
 class ItemOut(Schema):
     id: int
     code: str

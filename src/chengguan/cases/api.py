@@ -12,23 +12,15 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from chengguan.core.errors import Invalid
-from chengguan.core.schemas import Int64
+from chengguan.core.schemas import Int64, errors
 
 from . import ledger, selectors, services
 from .choices import CaseAction
-from .schemas import CaseCreatedOut, CaseDetailOut, CaseIn, CasePage, ErrorOut, LedgerPage, TransitionIn
+from .schemas import CaseCreatedOut, CaseDetailOut, CaseIn, CasePage, LedgerPage, TransitionIn
 
 router = Router(tags=["cases"])
 # 413: a photo or a body over the size limit
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS = errors(400, 401, 403, 404, 409, 413, 422)
 
 
 class CaseFilter(Schema):

@@ -190,12 +190,6 @@ class TransitionIn(ObjectIn):
     task_id: Int64 | None = None
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    detail: dict = {}
-
-
 class LedgerRowOut(Schema):
     id: int
     number: str

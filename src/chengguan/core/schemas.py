@@ -26,8 +26,9 @@ class ErrorOut(Schema):
 
 
 def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
-    """`response={200: …, **errors(401, 403, 404, 422)}`: these statuses answer an ErrorOut."""
-    return dict.fromkeys(statuses, ErrorOut)
+    """`response={200: …, **errors(401, 403, 404, 422)}`: these statuses answer an ErrorOut, and
+    so does 503 on every operation (the database is unavailable: `Retry-After`, see api.py)."""
+    return dict.fromkeys((*statuses, 503), ErrorOut)
 
 
 class ObjectIn(Schema):

@@ -8,24 +8,16 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from chengguan.core.permissions import can
-from chengguan.core.schemas import Int64
+from chengguan.core.schemas import Int64, errors
 
 from . import selectors, services
 from .indicators import INDICATORS
 from .models import Snapshot, SnapshotFigure, SnapshotScore
 from .periods import parse_period
-from .schemas import DrilldownOut, ErrorOut, FiguresOut, PublishIn, RecomputeIn, SnapshotOut
+from .schemas import DrilldownOut, FiguresOut, PublishIn, RecomputeIn, SnapshotOut
 
 router = Router(tags=["evaluation"])
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    413: ErrorOut,  # a body over the size limit
-    422: ErrorOut,
-}
+ERRORS = errors(400, 401, 403, 404, 409, 413, 422)
 
 
 def _require(user, action: str) -> None:

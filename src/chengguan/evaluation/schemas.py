@@ -9,12 +9,6 @@ from pydantic import Field
 from chengguan.core.schemas import ObjectIn
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    detail: dict = {}
-
-
 class FigureOut(Schema):
     indicator: str
     label: str
