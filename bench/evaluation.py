@@ -437,6 +437,7 @@ def main(argv=None) -> None:
     ap.add_argument("--reuse-db", action="store_true", help="measure an existing database")
     ap.add_argument("--append", type=int, default=0, help="with --reuse-db: add this many cases over --span")
     ap.add_argument("--skip-year", action="store_true", help="only (b) and (c)")
+    ap.add_argument("--skip-close", action="store_true", help="only (a) (--month already closed)")
     ap.add_argument("--no-duckdb", action="store_true")
     args = ap.parse_args(argv)
     dsn_admin = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -479,17 +480,20 @@ def main(argv=None) -> None:
             )
             per_month = dict(cur.fetchall())
         month = parse_period(args.month)
-        say(
-            f"(b) closing {args.month} ({per_month.get(args.month, 0):,} cases reported in it) from scratch ..."
-        )
-        closed = close_month(month, NOW)
-        say(f"    settle {closed['settle']:.2f} s + snapshot {closed['snapshot']:.2f} s")
-        if not args.no_duckdb:
-            say(f"(c) DuckDB: the figures of {args.month} from the raw rows ...")
-            with tempfile.TemporaryDirectory(prefix="cg-bench-duck-", dir=os.environ.get("BENCH_TMP")) as tmp:
-                duck = compare(month, NOW, Path(tmp))
-            for k, a, b in duck["bad"][:20]:
-                say(f"    MISMATCH {k}: project {a} duckdb {b}")
+        if not args.skip_close:
+            say(
+                f"(b) closing {args.month} ({per_month.get(args.month, 0):,} cases reported in it) from scratch ..."
+            )
+            closed = close_month(month, NOW)
+            say(f"    settle {closed['settle']:.2f} s + snapshot {closed['snapshot']:.2f} s")
+            if not args.no_duckdb:
+                say(f"(c) DuckDB: the figures of {args.month} from the raw rows ...")
+                with tempfile.TemporaryDirectory(
+                    prefix="cg-bench-duck-", dir=os.environ.get("BENCH_TMP")
+                ) as tmp:
+                    duck = compare(month, NOW, Path(tmp))
+                for k, a, b in duck["bad"][:20]:
+                    say(f"    MISMATCH {k}: project {a} duckdb {b}")
         if not args.skip_year:
             say(f"(a) settling the other months of {YEAR} (the aggregates the reads use) ...")
             year_s = settle_rest_of_year(args.month, NOW)
@@ -554,8 +558,9 @@ def report(args, load_start, started, setup_times, per_month, closed, duck, year
     table(("what", "", "size", "measured", "goal", ""), lines)
     if closed:
         say(
-            f"    (b) = settle {closed['settle']:.2f} s (rebuild: {closed['rows'].get('counters', 0):,} counter and "
-            f"{closed['rows'].get('gauges', 0):,} gauge rows; settled days) + snapshot {closed['snapshot']:.2f} s"
+            f"    (b) = settle {closed['settle']:.2f} s (counters {closed['rows'].get('counters_s', 0):.1f} s: "
+            f"{closed['rows'].get('counters', 0):,} rows; gauges {closed['rows'].get('gauges_s', 0):.1f} s: "
+            f"{closed['rows'].get('gauges', 0):,} rows; settled days) + snapshot {closed['snapshot']:.2f} s"
         )
     if duck:
         loaded = ", ".join(f"{k} {v:,}" for k, v in duck["rows"].items())
