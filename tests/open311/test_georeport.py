@@ -596,3 +596,22 @@ def test_an_oversized_body_is_refused_with_the_error_list(client, city, api_key,
     response = post_request(client, api_key=api_key, service_code="E0102", description="很" * 1000, **spot)
     assert "too large" in error_list(response, "json", 400)[0]["description"]
     assert Case.objects.count() == before
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_database_out_of_reach_is_the_specs_error_list_with_503(city, monkeypatch, fmt):
+    from django.db import OperationalError
+
+    from chengguan.open311 import selectors as open311_selectors
+    from chengguan.web import ratelimit
+
+    def down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    client = Client()
+    monkeypatch.setattr(open311_selectors, "service_list", down)
+    response = get(client, "services", fmt)
+    errors = error_list(response, fmt, 503)
+    assert int(response["Retry-After"]) > 0 and "数据库暂时不可用" in errors[0]["description"]
+    monkeypatch.setattr(ratelimit, "allow", down)  # the rate limit's cache table is in the database too
+    error_list(get(client, "requests", fmt), fmt, 503)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
@@ -29,7 +29,7 @@ from chengguan.cases import services as case_services
 from chengguan.cases.choices import CaseSource
 from chengguan.cases.photos import PhotoError
 from chengguan.core import context, geo
-from chengguan.core.errors import ServiceError
+from chengguan.core.errors import DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceError
 from chengguan.web import ratelimit
 
 from . import selectors
@@ -83,17 +83,25 @@ def endpoint(*methods: str):
                     f"不支持 {request.method} 方法 · method not allowed",
                     headers={"Allow": ", ".join(sorted(allowed))},
                 )
-            scope = "open311_write" if request.method == "POST" else "open311_read"
-            if not ratelimit.allow(request, scope):
-                return errors(
-                    fmt,
-                    429,
-                    "请求过于频繁，请稍后再试 · too many requests, try again later",
-                    headers={"Retry-After": str(ratelimit.retry_after(scope))},
-                )
             try:
+                scope = "open311_write" if request.method == "POST" else "open311_read"
+                if not ratelimit.allow(request, scope):  # counted in the database's cache table
+                    return errors(
+                        fmt,
+                        429,
+                        "请求过于频繁，请稍后再试 · too many requests, try again later",
+                        headers={"Retry-After": str(ratelimit.retry_after(scope))},
+                    )
                 with translation.override(selectors.LANGUAGE):
                     return view(request, *args, fmt=fmt, **kwargs)
+            except (OperationalError, InterfaceError):
+                # The database is out of reach for the moment; whatever was written rolled back.
+                return errors(
+                    fmt,
+                    503,
+                    DATABASE_UNAVAILABLE_MESSAGE,
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             except Refused as exc:
                 return errors(fmt, exc.status, *exc.descriptions)
             except ServiceError as exc:
