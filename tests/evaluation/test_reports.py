@@ -247,3 +247,35 @@ def test_who_may_download_and_a_bad_period(people, client_for, month):
     r = client_for(people["leader"]).get("/evaluation/report.xlsx", {"period": "2026-13"})
     assert r.status_code == 400
     assert "期间格式应为" in r.content.decode()
+
+
+def overview_table(client) -> dict[str, tuple]:
+    data = client.get("/evaluation/report.xlsx", {"period": MARCH.key})
+    rows = list(
+        load_workbook(io.BytesIO(b"".join(data.streaming_content)))["概况"].iter_rows(values_only=True)
+    )
+    return {r[0]: r[1:] for r in rows if r and r[0] and len(r) > 1 and r[1] is not None}
+
+
+def test_a_published_months_splits_never_move(city, people, client_for, month):
+    """The splits by source and by 事件/部件 are kept with the snapshot: a case reclassified after
+    publication stays where it was counted; a snapshot from before they were kept says so."""
+    from django.db import connection
+
+    from chengguan.cases.models import Case
+    from chengguan.evaluation.models import SnapshotCase
+
+    services.publish_period(MARCH, actor=people["leader"])
+    leader = client_for(people["leader"])
+    published = overview_table(leader)
+    assert published[str(CaseSource.PUBLIC.label)][:5] == (1, 1, 1, 0, 0)
+    assert SnapshotCase.objects.count() == 3
+    Case.objects.filter(source=CaseSource.PUBLIC).update(source=CaseSource.HOTLINE)  # reclassified later
+    assert overview_table(leader) == published
+    assert overview_table(client_for(people["shiftlead_b"]))["合计"][:4] == (0, 0, 0, 0)
+    # A snapshot published before the per-case rows existed: recounted from today's rows, and said.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {SnapshotCase._meta.db_table}")
+    recounted = overview_table(leader)
+    assert str(CaseSource.HOTLINE.label) in recounted and str(CaseSource.PUBLIC.label) not in recounted
+    assert any("按当前案件数据统计" in str(v) for row in recounted.values() for v in row if v)

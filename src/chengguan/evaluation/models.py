@@ -282,3 +282,30 @@ class SnapshotScore(_FrozenModel):
 
     def __str__(self) -> str:
         return f"{self.snapshot} {self.object_type}:{self.object_id} {self.score}"
+
+
+class SnapshotCase(_FrozenModel):
+    """What one case counted in a published period's report overview — 受理, 立案, 结案, 按期结案,
+    and open and overdue at the period's end — with its source and kind (事件/部件) as they were
+    then. The report of a published period splits its totals from these rows, never from today's
+    cases (a case reclassified later does not move between the published splits)."""
+
+    snapshot = models.ForeignKey(
+        Snapshot, verbose_name=_("快照"), on_delete=models.PROTECT, related_name="cases"
+    )
+    case_id = models.BigIntegerField(_("案件编号"))
+    source = models.CharField(_("来源"), max_length=16)
+    kind = models.CharField(_("类型"), max_length=16)
+    accepted = models.PositiveSmallIntegerField(_("受理"), default=0)
+    registered = models.PositiveSmallIntegerField(_("立案"), default=0)
+    closed = models.PositiveSmallIntegerField(_("结案"), default=0)
+    closed_on_time = models.PositiveSmallIntegerField(_("按期结案"), default=0)
+    overdue_open = models.PositiveSmallIntegerField(_("期末超期未结"), default=0)
+
+    class Meta:
+        verbose_name = _("快照案件")
+        verbose_name_plural = _("快照案件")
+        indexes = [models.Index(fields=["snapshot", "case_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot} case {self.case_id}"

@@ -21,11 +21,21 @@ from .models import (
     ScoreWeight,
     SettledDay,
     Snapshot,
+    SnapshotCase,
     SnapshotFigure,
     SnapshotScore,
 )
 
-for model in (DailyCounter, DailyGauge, FoldCursor, SettledDay, Snapshot, SnapshotFigure, SnapshotScore):
+for model in (
+    DailyCounter,
+    DailyGauge,
+    FoldCursor,
+    SettledDay,
+    Snapshot,
+    SnapshotFigure,
+    SnapshotScore,
+    SnapshotCase,
+):
     register(model, Policy(citywide_only=True))
 CONFIG = (ScoreScheme, ScoreWeight, ScoreBand, GradeScale, GradeCutoff)
 for model in CONFIG:

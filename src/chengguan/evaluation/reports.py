@@ -11,8 +11,10 @@
   事件/部件. The total's 立案 … 按期结案 are the top region rows' figures (the same numbers as
   the region table); 受理 and the splits are counted from the case rows with the very counting
   rules of the aggregates (`counters.tally_event_query`, `counters.gauge_rows`), so on live data
-  the splits add up to the total. For a published period the splits are counted from the case
-  rows as they are now (the snapshot holds no split) and the report says so.
+  the splits add up to the total. A published period reads them from the snapshot's per-case rows
+  (`SnapshotCase`, written at publication with each case's source and kind as they were), so
+  they never move; only a snapshot published before those rows existed recounts them from
+  today's cases, and the report says so.
 
 `report_xlsx(report)` writes the workbook (a sheet per object type, numbers as numbers, rates as
 percentages with their numerator and denominator beside them); `report_pdf(report)` the PDF
@@ -42,6 +44,7 @@ from chengguan.core.permissions import visible
 from . import counters, selectors
 from .choices import REGION_TYPES, CounterKind, ObjectType
 from .indicators import INDICATORS, Indicator
+from .models import SnapshotCase
 from .periods import Period
 
 REPORT_LANGUAGE = "zh-hans"
@@ -130,6 +133,7 @@ class Report:
     snapshot: object | None  # the published Snapshot, or None for live figures
     total: OverviewRow | None = None
     by_source: list[OverviewRow] = field(default_factory=list)
+    splits_recounted: bool = False  # a published period's splits counted from today's rows
     by_kind: list[OverviewRow] = field(default_factory=list)
 
     @property
@@ -157,10 +161,13 @@ def source_line(report: Report) -> str:
     if report.snapshot is None:
         return _("实时数据（未发布，数字可能变化）")
     s = report.snapshot
-    return _("已发布 第 %(v)d 版，发布于 %(at)s") % {
+    line = _("已发布 第 %(v)d 版，发布于 %(at)s") % {
         "v": s.version,
         "at": timezone.localtime(s.published_at).strftime("%Y-%m-%d %H:%M"),
     }
+    if report.splits_recounted:
+        line += _("；受理数及按来源、类型的分项按当前案件数据统计")
+    return line
 
 
 def _top_region_rows(report_sections: list[Section]) -> list[selectors.ObjectFigures]:
@@ -171,12 +178,11 @@ def _top_region_rows(report_sections: list[Section]) -> list[selectors.ObjectFig
     return []
 
 
-def _overview_counts(user, period: Period, now: dt.datetime | None):
-    """Per case: the 受理, 立案, 结案, 按期结案 it counts in the period and whether it is open and
-    overdue after registration at the period's end (cases in the person's jurisdiction only)."""
-    mine = visible(user, Case)
+def _overview_counts(cases, period: Period, now: dt.datetime | None):
+    """Per case of `cases` (a queryset): the 受理, 立案, 结案, 按期结案 it counts in the period and
+    whether it is open and overdue after registration at the period's end; and its (source, kind)."""
     q = Q(at__gte=counters.midnight(period.first), at__lt=counters.day_end(period.last)) & Q(
-        case__in=mine.values("pk")
+        case__in=cases.values("pk")
     )
     per_case: dict[int, Counter] = {}
     for _day, kind, _obj, counter, case_id in counters.tally_event_query(q):
@@ -190,7 +196,7 @@ def _overview_counts(user, period: Period, now: dt.datetime | None):
         for kind, _obj, counter, case_id in counters.gauge_rows(at)
         if kind == CounterKind.DISTRICT and counter == "oo_case"
     }
-    overdue = set(mine.filter(pk__in=overdue).values_list("pk", flat=True)) if overdue else set()
+    overdue = set(cases.filter(pk__in=overdue).values_list("pk", flat=True)) if overdue else set()
     for case_id in overdue:
         per_case.setdefault(case_id, Counter())["oo_case"] += 1
     facts = dict(
@@ -199,6 +205,52 @@ def _overview_counts(user, period: Period, now: dt.datetime | None):
             "pk", "source", "minor_class__major__kind"
         )
     )
+    return per_case, facts
+
+
+SNAPSHOT_CASE_FIELDS = (
+    "case_id",
+    "source",
+    "kind",
+    "accepted",
+    "registered",
+    "closed",
+    "closed_on_time",
+    "overdue_open",
+)
+
+
+def snapshot_case_rows(period: Period, now: dt.datetime) -> list[tuple]:
+    """Every case's overview counts of the period, city-wide, as `SNAPSHOT_CASE_FIELDS` tuples:
+    what a published period keeps so its report's splits never move (services.publish_period)."""
+    per_case, facts = _overview_counts(Case.objects.all(), period, now)
+    return [
+        (
+            case_id,
+            *facts.get(case_id, ("", "")),
+            counts["accepted"],
+            counts["registered"],
+            counts["closed"],
+            counts["closed_on_time"],
+            counts["oo_case"],
+        )
+        for case_id, counts in sorted(per_case.items())
+    ]
+
+
+def _published_counts(user, snapshot) -> tuple[dict[int, Counter], dict[int, tuple[str, str]]] | None:
+    """The same as `_overview_counts`, read from the published snapshot (the person's cases only);
+    None for a snapshot published before it kept per-case rows."""
+    if not SnapshotCase.objects.filter(snapshot=snapshot).exists():
+        return None
+    rows = SnapshotCase.objects.filter(snapshot=snapshot, case_id__in=visible(user, Case).values("pk"))
+    per_case, facts = {}, {}
+    for row in rows.values_list(*SNAPSHOT_CASE_FIELDS):
+        case_id, source, kind, accepted, registered, closed, on_time, overdue = row
+        per_case[case_id] = Counter(
+            accepted=accepted, registered=registered, closed=closed, closed_on_time=on_time, oo_case=overdue
+        )
+        facts[case_id] = (source, kind)
     return per_case, facts
 
 
@@ -214,7 +266,12 @@ def _row(label, counts: Counter) -> OverviewRow:
 
 
 def _overview(report: Report, user, now) -> None:
-    per_case, facts = _overview_counts(user, report.period, now)
+    published = _published_counts(user, report.snapshot) if report.snapshot is not None else None
+    report.splits_recounted = report.snapshot is not None and published is None
+    if published is not None:
+        per_case, facts = published
+    else:
+        per_case, facts = _overview_counts(visible(user, Case), report.period, now)
     sources: dict[str, Counter] = {}
     kinds: dict[str, Counter] = {}
     everything = Counter()

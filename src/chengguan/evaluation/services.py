@@ -48,6 +48,7 @@ from .models import (
     ScoreWeight,
     SettledDay,
     Snapshot,
+    SnapshotCase,
     SnapshotFigure,
     SnapshotScore,
 )
@@ -242,6 +243,14 @@ def _write_snapshot(period: Period, version: int, actor, reason: str, now: dt.da
         SnapshotScore,
         ("snapshot_id", "object_type", "object_id", "object_name", "score", "grade", "rank"),
         [(snapshot.pk, t, r.object_id, r.name[:200], r.score, r.grade, r.rank) for t, r in scores],
+    )
+    # The report's overview per case (its splits by source and kind stay as published).
+    from .reports import SNAPSHOT_CASE_FIELDS, snapshot_case_rows
+
+    _insert_rows(
+        SnapshotCase,
+        ("snapshot_id", *SNAPSHOT_CASE_FIELDS),
+        [(snapshot.pk, *row) for row in snapshot_case_rows(period, now)],
     )
     return snapshot
 
