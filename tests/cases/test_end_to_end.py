@@ -200,3 +200,34 @@ def test_public_report_goes_through_verification(city, people, client_for, expos
         client_for(people["inspector_a"]), f"/api/v1/cases/{cid}/verify", {"version": r.json()["version"]}
     )
     assert r.status_code == 200 and r.json()["status"] == "to_register"
+
+
+def test_the_shift_leader_voids_a_registered_case_with_a_reason(city, people, client_for):
+    """作废 through the API: only from 待派遣, only with a reason, by the shift leader of the place."""
+    from chengguan.cases.choices import CaseStatus
+
+    from .factories import make_case
+
+    case = make_case(city, people, CaseStatus.TO_DISPATCH)
+    leader = client_for(people["shiftlead_a"])
+    url = f"/api/v1/cases/{case.pk}/void"
+    r = post(leader, url, {"version": case.version})
+    assert r.status_code == 422 and r.json()["code"] == "reason_required"
+    assert (
+        post(client_for(people["dispatcher_a"]), url, {"version": case.version, "reason": "x"}).status_code
+        == 403
+    )
+    assert (
+        post(client_for(people["shiftlead_b"]), url, {"version": case.version, "reason": "x"}).status_code
+        == 404
+    )
+    r = post(leader, url, {"version": case.version, "reason": "经核实不属于城市管理问题"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["status"] == "voided" and body["stage_deadline"] is None
+    assert body["events"][-1]["action"] == "void" and body["events"][-1]["note"] == "经核实不属于城市管理问题"
+    again = post(leader, url, {"version": body["version"], "reason": "再次"})
+    assert again.status_code == 409 and again.json()["code"] == "invalid_state"
+    handling = make_case(city, people, CaseStatus.HANDLING)
+    r = post(leader, f"/api/v1/cases/{handling.pk}/void", {"version": handling.version, "reason": "x"})
+    assert r.status_code == 409

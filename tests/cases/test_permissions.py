@@ -19,6 +19,7 @@ SCENARIOS = {
     "register": (CaseStatus.TO_REGISTER, {}),
     "reject": (CaseStatus.TO_REGISTER, {"reason": "不属于城管职责"}),
     "duplicate": (CaseStatus.TO_REGISTER, {"original_id": None}),
+    "void": (CaseStatus.TO_DISPATCH, {"reason": "经核实不属于城管问题"}),
     "dispatch": (CaseStatus.TO_DISPATCH, {"department_id": None}),
     "sign": (CaseStatus.DISPATCHED, {}),
     "return": (CaseStatus.DISPATCHED, {"reason": "不属本部门"}),

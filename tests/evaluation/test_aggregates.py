@@ -61,7 +61,12 @@ def choices(case, city) -> list[tuple[str, dict]]:
     if s == "to_register":
         return [("register", {})]
     if s == "to_dispatch":
-        return [("dispatch", {}), ("dispatch", {"cohandler_ids": [city.dept_b.pk]})]
+        return [
+            ("dispatch", {}),
+            ("dispatch", {}),
+            ("dispatch", {"cohandler_ids": [city.dept_b.pk]}),
+            ("void", {}),
+        ]
     if s == "dispatched":
         return [("sign", {}), ("sign", {}), ("return", {})] + (
             [("co_sign", {})] if any(t.status == "dispatched" for t in co_open) else []

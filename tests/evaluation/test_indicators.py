@@ -334,3 +334,36 @@ def test_public_reports_verification_and_missed_reports(city, people, drive):
     assert figures("shift_leader", "2026-03-05", people["shiftlead_a"].pk)["register_on_time_rate"] == (0, 2)
     assert figures("street", "2026-03-05", city.street_a.pk)["supervision_rate"] == (0, 1)
     assert figures("inspector", "2026-03-05", people["inspector_b"].pk)["missed_report_rate"] == (0, 0)
+
+
+def test_a_voided_case_counts_against_its_registrant_and_leaves_the_open_counts(city, people, drive):
+    """准确立案率 = (立案数 − 作废数) / 立案数: three cases registered by shift leader A in March,
+    one of them voided (作废) after the department returned it; the void ends the case, so it is
+    neither due for closing nor overdue, and another leader's figures do not move."""
+    kept = [
+        drive.through(
+            drive.report(at(2026, 3, 3, 9, 0)),
+            [(at(2026, 3, 3, 9, 5), "accept"), (at(2026, 3, 3, 9, 20), "register")],
+        )
+        for _ in range(2)
+    ]
+    voided = drive.through(
+        drive.report(at(2026, 3, 3, 9, 0)),
+        [
+            (at(2026, 3, 3, 9, 5), "accept"),
+            (at(2026, 3, 3, 9, 20), "register"),
+            (at(2026, 3, 3, 9, 40), "dispatch"),
+            (at(2026, 3, 3, 10, 0), "return"),
+            (at(2026, 3, 3, 10, 30), "void"),
+        ],
+    )
+    assert voided.status == "voided" and voided.stage_deadline is None and voided.closed_at is not None
+    dispatch_stage = voided.stages.filter(ended_by="void").get()
+    assert dispatch_stage.on_time is None  # no on-time record for the dispatcher
+    settle(D(2026, 3, 1), D(2026, 3, 31))
+    drive.clock.move_to(at(2026, 4, 15))
+    assert figures("shift_leader", "2026-03", people["shiftlead_a"].pk)["register_accuracy_rate"] == (2, 3)
+    assert figures("shift_leader", "2026-03", people["shiftlead_b"].pk)["register_accuracy_rate"] == (0, 0)
+    # The two kept cases are open and overdue at the end of March; the voided one is not.
+    assert figures("street", "2026-03", city.street_a.pk)["close_rate"] == (0, 2)
+    assert all(c.status == "to_dispatch" for c in kept)

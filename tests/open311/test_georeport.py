@@ -508,6 +508,22 @@ def test_a_rejected_request_is_closed_with_its_reason(client, city, people, api_
     assert request["expected_datetime"] is None
 
 
+def test_a_voided_request_is_closed_with_its_reason(client, city, people, api_key, spot):
+    number = report(client, api_key, spot)["service_request_id"]
+    case = Case.objects.get(number=number)
+    p = people
+    services.case_accept(p["operator_a"], case.pk, version=case.version)
+    case.refresh_from_db()
+    services.case_verify(p["inspector_a"], case.pk, version=case.version)
+    case.refresh_from_db()
+    services.case_register(p["shiftlead_a"], case.pk, version=case.version)
+    case.refresh_from_db()
+    services.case_void(p["shiftlead_a"], case.pk, version=case.version, reason="经核实为私人庭院")
+    request = read(client, number)
+    assert request["status"] == "closed" and request["expected_datetime"] is None
+    assert request["status_notes"] == "已作废：经核实为私人庭院"
+
+
 def test_a_duplicate_follows_its_original(client, city, people, api_key, spot):
     p = people
     first = Case.objects.get(number=report(client, api_key, spot)["service_request_id"])

@@ -164,6 +164,8 @@ def _run(request, case_id: Int64, action: str, body: TransitionIn, photos=()):
                 services.case_register(user, case_id, version=version, note=body.note)
             case CaseAction.REJECT:
                 services.case_reject(user, case_id, version=version, reason=body.reason or body.note)
+            case CaseAction.VOID:
+                services.case_void(user, case_id, version=version, reason=body.reason or body.note)
             case CaseAction.DUPLICATE:
                 services.case_mark_duplicate(
                     user, case_id, version=version, original_id=body.original_id, note=body.note

@@ -40,6 +40,7 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("已结案")
     REJECTED = "rejected", _("不予立案")
     DUPLICATE = "duplicate", _("重复案件")
+    VOIDED = "voided", _("已作废")
 
 
 OPEN_STATUSES = frozenset(
@@ -54,7 +55,7 @@ OPEN_STATUSES = frozenset(
         CaseStatus.TO_CLOSE,
     }
 )
-FINAL_STATUSES = frozenset({CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE})
+FINAL_STATUSES = frozenset({CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE, CaseStatus.VOIDED})
 
 # The timed stage a case is in while it has each status (its deadline comes from the catalogue).
 # Verification on site uses the check limit: both are the inspector's field visit.
@@ -77,6 +78,7 @@ class CaseAction(models.TextChoices):
     REGISTER = "register", _("立案")
     REJECT = "reject", _("不予立案")
     DUPLICATE = "duplicate", _("标记重复")
+    VOID = "void", _("作废")
     DISPATCH = "dispatch", _("派遣")
     SIGN = "sign", _("签收")
     RETURN = "return", _("回退")
@@ -130,6 +132,10 @@ TRANSITIONS: dict[str, Transition] = {
             {S.REPORTED, S.VERIFYING, S.TO_REGISTER},
             S.DUPLICATE,
         ),
+        # 作废: a registered case found not to meet the conditions for registration (立案条件), e.g.
+        # returned by the department as not real or not a city-management matter; it counts
+        # against the registering shift leader's 准确立案率.
+        _t(CaseAction.VOID, {R.SHIFT_LEADER}, {S.TO_DISPATCH}, S.VOIDED),
         _t(CaseAction.DISPATCH, {R.DISPATCHER}, {S.TO_DISPATCH}, S.DISPATCHED),
         _t(CaseAction.SIGN, {R.HANDLER}, {S.DISPATCHED}, S.HANDLING, department_actor=True),
         _t(CaseAction.RETURN, {R.HANDLER}, {S.DISPATCHED}, S.TO_DISPATCH, department_actor=True),

@@ -110,7 +110,10 @@ def case_event(case, event) -> None:
             event.note,
         )
         return
-    if status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE) and case.reporter_id:
+    if (
+        status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE, CaseStatus.VOIDED)
+        and case.reporter_id
+    ):
         _send(
             [case.reporter],
             case,

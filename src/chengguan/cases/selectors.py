@@ -522,6 +522,7 @@ PUBLIC_ACTIONS = (
     CaseAction.VERIFY,
     CaseAction.REGISTER,
     CaseAction.REJECT,
+    CaseAction.VOID,
     CaseAction.DUPLICATE,
     CaseAction.DISPATCH,
     CaseAction.SIGN,

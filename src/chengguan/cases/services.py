@@ -481,6 +481,18 @@ def case_reject(actor, case_id, *, version, reason) -> Case:
 
 
 @transaction.atomic
+def case_void(actor, case_id, *, version, reason) -> Case:
+    """作废 (with the reason): a registered case that should not have been registered. Its
+    dispatch stage ends without an on-time record; 准确立案率 counts it against the registrant."""
+    t = _Transition(actor, case_id, CaseAction.VOID, version)
+    reason = _require(reason, "reason_required", _("请填写作废的理由 · a reason is required"))
+    _end_stage(t.case, t.at, t.action, counts=False)
+    _enter_stage(t.case, CaseStatus.VOIDED, t.at)
+    t.case.closed_at = t.at
+    return t.commit(CaseStatus.VOIDED, note=reason)
+
+
+@transaction.atomic
 def case_mark_duplicate(actor, case_id, *, version, original_id, note="") -> Case:
     """Link a report to the case it repeats; its reporter then follows the original."""
     t = _Transition(actor, case_id, CaseAction.DUPLICATE, version)

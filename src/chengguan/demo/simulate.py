@@ -1,7 +1,7 @@
 """Simulate days of cases through the whole loop, so every queue in the demo has content.
 
 Each case is driven through the real services by the demo's personas, on a simulated clock, with
-a realistic mix: most close on time; some are rejected, duplicated, co-handled, reworked,
+a realistic mix: most close on time; some are rejected, voided, duplicated, co-handled, reworked,
 extended, suspended to the ledger, handled late, or still open at every stage.
 """
 
@@ -228,6 +228,15 @@ def _one_case(sim: _Sim, n: int, street, minor, at, end, recent) -> Case | None:
                 )
                 return case
             step(rng.uniform(3, 33), services.case_register, sim.who("shiftlead", n), case.pk)
+            if 0.09 <= roll < 0.11:  # registered, then found not to be a city-management matter (作废)
+                step(
+                    10 + roll * 100,  # no new random draw: the rest of the simulation stays the same
+                    services.case_void,
+                    sim.who("shiftlead", n),
+                    case.pk,
+                    reason="经核实属于小区物业管理范围，不应立案",
+                )
+                return case
             co = []
             if rng.random() < 0.12:
                 lead = routing.route(case.minor_class, case.street, case.district)

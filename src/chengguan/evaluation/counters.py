@@ -336,6 +336,11 @@ def event_counts(h: History, ev: Ev) -> list[tuple[str, int, str]]:
         dispatch = h.last_before(ev, {CaseAction.DISPATCH})
         if dispatch is not None:
             person(dispatch.actor_id, "dispatch_returned")
+    elif action == CaseAction.VOID:
+        # 作废数 of 准确立案率: against the shift leader of the last registration before it.
+        register = h.last_before(ev, {CaseAction.REGISTER})
+        if register is not None:
+            person(register.actor_id, "register_voided")
     elif action == CaseAction.HANDLE:
         if stage is not None and stage.on_time is not None:
             dept = stage.department_id or ev.department_id

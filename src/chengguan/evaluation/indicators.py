@@ -80,8 +80,14 @@ INDICATORS: dict[str, tuple[Indicator, ...]] = {
     ),
     ObjectType.SHIFT_LEADER: (
         _on_time("register", "register_on_time_rate", _("按时立案率")),
-        # 作废数: no transition annuls a registered case yet, so the numerator is 立案数 − 0.
-        Indicator("register_accuracy_rate", _("准确立案率"), (T("registered"),), (T("registered"),)),
+        # (立案数 − 作废数) / 立案数: the cases the person registered, less those voided (作废) in
+        # the period among the cases they had registered (a void counts in its own period).
+        Indicator(
+            "register_accuracy_rate",
+            _("准确立案率"),
+            (T("registered"), T("register_voided", sign=-1)),
+            (T("registered"),),
+        ),
         _on_time("close", "close_on_time_rate", _("按时结案率")),
     ),
     ObjectType.DISPATCHER: (

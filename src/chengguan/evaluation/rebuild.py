@@ -74,7 +74,8 @@ def counter_sql(d: dict = PG, t: dict = TABLES) -> str:
     The events and the stages they ended are read by instant (the indexes on `at` and
     `ended_at`, whatever the size of the tables) and paired in that order; what an event counts
     by itself comes from one join with RULES; the rest (a dispatch's tasks, the dispatcher of a
-    returned dispatch, a co-handler's feedback, a closure's run) from the few events concerned."""
+    returned dispatch, the registrant of a voided case, a co-handler's feedback, a closure's run)
+    from the few events concerned."""
     prefix = PREFIX.format(col="ep.st_status")
     rules = ",\n    ".join("(" + ", ".join(f"'{v}'" for v in rule) + ")" for rule in RULES)
     return f"""
@@ -168,6 +169,11 @@ rows AS (
   CROSS JOIN LATERAL (SELECT x.actor_id FROM {t["event"]} x
     WHERE x.case_id = ep.case_id AND x.action = 'dispatch' AND x.id < ep.id ORDER BY x.id DESC LIMIT 1) AS ld
   WHERE ep.action = 'return'
+  -- 作废: counts against the shift leader of the last registration before it
+  UNION ALL SELECT ep.day, 'person', lr.actor_id, 'register_voided' FROM ep
+  CROSS JOIN LATERAL (SELECT x.actor_id FROM {t["event"]} x
+    WHERE x.case_id = ep.case_id AND x.action = 'register' AND x.id < ep.id ORDER BY x.id DESC LIMIT 1) AS lr
+  WHERE ep.action = 'void'
   -- 协办反馈
   UNION ALL SELECT ep.day, 'department', tk.department_id, c.counter FROM ep
   JOIN {t["task"]} tk ON tk.id = CAST(ep.data->>'task' AS BIGINT) AND tk.case_id = ep.case_id

@@ -170,11 +170,15 @@ def mask(text: str | None, case: Case | None = None) -> str | None:
     return clean_text(text).strip() or None
 
 
+REASONED = {CaseStatus.REJECTED: CaseAction.REJECT, CaseStatus.VOIDED: CaseAction.VOID}
+
+
 def _reject_reasons(views: list[Case]) -> dict[int, str]:
-    ids = [v.pk for v in views if v.status == CaseStatus.REJECTED]
+    """The reason of the rejection (不予立案) or voiding (作废) that ended each of these cases."""
+    ids = [v.pk for v in views if v.status in REASONED]
     reasons: dict[int, str] = {}
     if ids:
-        events = CaseEvent.objects.filter(case_id__in=ids, action=CaseAction.REJECT).order_by("at", "id")
+        events = CaseEvent.objects.filter(case_id__in=ids, action__in=REASONED.values()).order_by("at", "id")
         for event in events.only("case_id", "note"):
             reasons[event.case_id] = event.note  # the latest wins
     return reasons
@@ -182,7 +186,7 @@ def _reject_reasons(views: list[Case]) -> dict[int, str]:
 
 def _status_notes(case: Case, view: Case, reasons: dict[int, str]) -> str:
     label = str(CaseStatus(view.status).label)
-    if view.status == CaseStatus.REJECTED:
+    if view.status in REASONED:
         reason = reasons.get(view.pk, "")
         note = f"{label}：{reason}" if reason else label
     elif view.status == CaseStatus.SUSPENDED and view.planned_fix_date:

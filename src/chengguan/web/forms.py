@@ -27,6 +27,7 @@ BUTTONS = {
     CaseAction.REGISTER: pgettext_lazy("button", "立案"),
     CaseAction.REJECT: pgettext_lazy("button", "不予立案"),
     CaseAction.DUPLICATE: pgettext_lazy("button", "标记重复"),
+    CaseAction.VOID: pgettext_lazy("button", "作废"),
     CaseAction.DISPATCH: pgettext_lazy("button", "派遣"),
     CaseAction.SIGN: pgettext_lazy("button", "签收"),
     CaseAction.RETURN: pgettext_lazy("button", "回退"),
@@ -196,6 +197,11 @@ class ReasonForm(ActionForm):
 class RejectForm(ReasonForm):
     action = CaseAction.REJECT
     service = staticmethod(services.case_reject)
+
+
+class VoidForm(ReasonForm):
+    action = CaseAction.VOID
+    service = staticmethod(services.case_void)
 
 
 class ReturnForm(ReasonForm):
@@ -432,6 +438,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         VerifyForm,
         RegisterForm,
         RejectForm,
+        VoidForm,
         DuplicateForm,
         DispatchForm,
         SignForm,

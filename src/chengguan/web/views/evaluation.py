@@ -48,6 +48,7 @@ COUNTER_LABELS = {
     "accepted": gettext_lazy("受理数"),
     "dispatched": gettext_lazy("派遣数"),
     "dispatch_returned": gettext_lazy("派遣后被回退数"),
+    "register_voided": gettext_lazy("立案后作废数"),
     "assigned": gettext_lazy("派遣给本部门的任务数"),
     "handled": gettext_lazy("处置数"),
     "handled_lead": gettext_lazy("主办处置数"),
