@@ -204,6 +204,7 @@ def forget(period) -> None:
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM evaluation_snapshotfigure WHERE snapshot_id = ANY(%s)", [ids])
                 cur.execute("DELETE FROM evaluation_snapshotscore WHERE snapshot_id = ANY(%s)", [ids])
+                cur.execute("DELETE FROM evaluation_snapshotcase WHERE snapshot_id = ANY(%s)", [ids])
                 cur.execute("DELETE FROM evaluation_snapshot WHERE id = ANY(%s)", [ids])
 
 
