@@ -68,15 +68,10 @@ RULES = [
 ]
 
 
-def counter_sql(d: dict = PG, t: dict = TABLES) -> str:
-    """(day, kind, object_id, counter, n) of the events at %(lo)s <= at < %(hi)s.
-
-    The events and the stages they ended are read by instant (the indexes on `at` and
-    `ended_at`, whatever the size of the tables) and paired in that order; what an event counts
-    by itself comes from one join with RULES; the rest (a dispatch's tasks, the dispatcher of a
-    returned dispatch, the registrant of a voided case, a co-handler's feedback, a closure's run)
-    from the few events concerned."""
-    prefix = PREFIX.format(col="ep.st_status")
+def _event_ctes(d: dict, t: dict) -> str:
+    """The common part of the event counting (counter_sql, case_overview_sql): the period's events
+    paired with the stages they ended (`ep`), the rules table, a dispatch's tasks and the closures'
+    runs; it ends with a comma, ready for the next common table expression."""
     rules = ",\n    ".join("(" + ", ".join(f"'{v}'" for v in rule) + ")" for rule in RULES)
     return f"""
 WITH e AS (
@@ -144,6 +139,21 @@ cl_run AS (
   GROUP BY cl.id, cl.day, cl.grid_id, cl.community_id, cl.street_id, cl.district_id, cl.st_id, ds.ended_at,
     m.dsp_stage, cl.case_id
 ),
+"""
+
+
+def counter_sql(d: dict = PG, t: dict = TABLES) -> str:
+    """(day, kind, object_id, counter, n) of the events at %(lo)s <= at < %(hi)s.
+
+    The events and the stages they ended are read by instant (the indexes on `at` and
+    `ended_at`, whatever the size of the tables) and paired in that order; what an event counts
+    by itself comes from one join with RULES; the rest (a dispatch's tasks, the dispatcher of a
+    returned dispatch, the registrant of a voided case, a co-handler's feedback, a closure's run)
+    from the few events concerned."""
+    prefix = PREFIX.format(col="ep.st_status")
+    return (
+        _event_ctes(d, t)
+        + f"""
 rows AS (
   -- what each event counts by itself
   SELECT ep.day, r.kind,
@@ -194,6 +204,36 @@ rows AS (
 SELECT day, kind, pk, counter, count(*) AS n FROM rows WHERE pk IS NOT NULL AND pk <> 0
 GROUP BY day, kind, pk, counter
 """
+    )
+
+
+def case_overview_sql(d: dict = PG, t: dict = TABLES) -> str:
+    """(case_id, counter, n): what each case of the events at %(lo)s <= at < %(hi)s counts in a
+    report's overview — 受理 (`accepted`, a person's), 立案, 结案 and 按期结案 (`registered`,
+    `closed`, `closed_on_time`, the district's) — by the same rules as counter_sql."""
+    return (
+        _event_ctes(d, t)
+        + """
+per_case(case_id, counter) AS (
+  SELECT ep.case_id, 'accepted' FROM ep WHERE ep.action = 'accept' AND coalesce(ep.actor_id, 0) <> 0
+  UNION ALL SELECT ep.case_id, 'registered' FROM ep
+    WHERE ep.action = 'register' AND coalesce(ep.district_id, 0) <> 0
+  UNION ALL SELECT ep.case_id, 'closed' FROM ep WHERE ep.action = 'close' AND coalesce(ep.district_id, 0) <> 0
+  UNION ALL SELECT r.case_id, 'closed_on_time' FROM cl_run r
+    WHERE r.run_on_time AND coalesce(r.district_id, 0) <> 0
+)
+SELECT case_id, counter, count(*) AS n FROM per_case GROUP BY case_id, counter
+"""
+    )
+
+
+def case_overview(first: dt.date, last: dt.date) -> list[tuple[int, str, int]]:
+    """case_overview_sql over the days first..last (PostgreSQL)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL jit = off")
+        cur.execute("SET LOCAL work_mem = %s", [getattr(settings, "EVALUATION_REBUILD_WORK_MEM", "256MB")])
+        cur.execute(case_overview_sql(), params(first, last))
+        return cur.fetchall()
 
 
 def gauge_sql(d: dict = PG, t: dict = TABLES) -> str:

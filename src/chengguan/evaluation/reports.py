@@ -41,7 +41,7 @@ from chengguan.catalog.choices import ClassKind
 from chengguan.core import clock
 from chengguan.core.permissions import visible
 
-from . import counters, selectors
+from . import counters, rebuild, selectors
 from .choices import REGION_TYPES, CounterKind, ObjectType
 from .indicators import INDICATORS, Indicator
 from .models import SnapshotCase
@@ -178,34 +178,46 @@ def _top_region_rows(report_sections: list[Section]) -> list[selectors.ObjectFig
     return []
 
 
-def _overview_counts(cases, period: Period, now: dt.datetime | None):
+def _overview_counts(cases, period: Period, now: dt.datetime | None, *, every_case: bool = False):
     """Per case of `cases` (a queryset): the 受理, 立案, 结案, 按期结案 it counts in the period and
-    whether it is open and overdue after registration at the period's end; and its (source, kind)."""
-    q = Q(at__gte=counters.midnight(period.first), at__lt=counters.day_end(period.last)) & Q(
-        case__in=cases.values("pk")
-    )
+    whether it is open and overdue after registration at the period's end; and its (source, kind).
+    `every_case` (a snapshot: all cases) counts set-based in SQL on PostgreSQL (rebuild.py)."""
     per_case: dict[int, Counter] = {}
-    for _day, kind, _obj, counter, case_id in counters.tally_event_query(q):
-        if (kind == CounterKind.PERSON and counter == "accepted") or (
-            kind == CounterKind.DISTRICT and counter in ("registered", "closed", "closed_on_time")
-        ):
-            per_case.setdefault(case_id, Counter())[counter] += 1
+    if every_case and rebuild.supported():
+        for case_id, counter, n in rebuild.case_overview(period.first, period.last):
+            per_case.setdefault(case_id, Counter())[counter] += n
+    else:
+        q = Q(at__gte=counters.midnight(period.first), at__lt=counters.day_end(period.last))
+        if not every_case:
+            q &= Q(case__in=cases.values("pk"))
+        for _day, kind, _obj, counter, case_id in counters.tally_event_query(q):
+            if (kind == CounterKind.PERSON and counter == "accepted") or (
+                kind == CounterKind.DISTRICT and counter in ("registered", "closed", "closed_on_time")
+            ):
+                per_case.setdefault(case_id, Counter())[counter] += 1
     at = selectors.gauge_instant(period, now)
     overdue = {
         case_id
         for kind, _obj, counter, case_id in counters.gauge_rows(at)
         if kind == CounterKind.DISTRICT and counter == "oo_case"
     }
-    overdue = set(cases.filter(pk__in=overdue).values_list("pk", flat=True)) if overdue else set()
+    if overdue and not every_case:
+        overdue = set(cases.filter(pk__in=overdue).values_list("pk", flat=True))
     for case_id in overdue:
         per_case.setdefault(case_id, Counter())["oo_case"] += 1
-    facts = dict(
-        (pk, (source, kind))
-        for pk, source, kind in Case.objects.filter(pk__in=list(per_case)).values_list(
-            "pk", "source", "minor_class__major__kind"
+    facts: dict[int, tuple[str, str]] = {}
+    ids = sorted(per_case)
+    for i in range(0, len(ids), FACT_CHUNK):
+        facts.update(
+            (pk, (source, kind))
+            for pk, source, kind in Case.objects.filter(pk__in=ids[i : i + FACT_CHUNK]).values_list(
+                "pk", "source", "minor_class__major__kind"
+            )
         )
-    )
     return per_case, facts
+
+
+FACT_CHUNK = 5000
 
 
 SNAPSHOT_CASE_FIELDS = (
@@ -223,7 +235,7 @@ SNAPSHOT_CASE_FIELDS = (
 def snapshot_case_rows(period: Period, now: dt.datetime) -> list[tuple]:
     """Every case's overview counts of the period, city-wide, as `SNAPSHOT_CASE_FIELDS` tuples:
     what a published period keeps so its report's splits never move (services.publish_period)."""
-    per_case, facts = _overview_counts(Case.objects.all(), period, now)
+    per_case, facts = _overview_counts(Case.objects.all(), period, now, every_case=True)
     return [
         (
             case_id,
