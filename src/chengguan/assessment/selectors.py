@@ -26,7 +26,15 @@ from chengguan.org.choices import RegionLevel
 from chengguan.org.models import Region
 
 from .choices import Level, RecordStatus
-from .models import AssessmentPlan, AssessmentRecord, AssessmentWeight, ChecklistItem, Finding
+from .models import (
+    AssessmentPlan,
+    AssessmentRecord,
+    AssessmentTeam,
+    AssessmentWeight,
+    Checklist,
+    ChecklistItem,
+    Finding,
+)
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -66,8 +74,6 @@ def office_plans(user, limit: int = 100) -> list[AssessmentPlan]:
 def plan_choices(user) -> dict[str, list[tuple[int, str]]]:
     """What a new plan can name: active teams and checklists, and the streets and communities in
     the person's jurisdiction (a street's communities follow it)."""
-    from .models import AssessmentTeam, Checklist
-
     regions = (
         visible(user, Region)
         .filter(level__in=[RegionLevel.STREET, RegionLevel.COMMUNITY])

@@ -178,6 +178,9 @@ def _top_region_rows(report_sections: list[Section]) -> list[selectors.ObjectFig
     return []
 
 
+FACT_CHUNK = 5000  # case ids per query when reading the cases' source and kind
+
+
 def _overview_counts(cases, period: Period, now: dt.datetime | None, *, every_case: bool = False):
     """Per case of `cases` (a queryset): the 受理, 立案, 结案, 按期结案 it counts in the period and
     whether it is open and overdue after registration at the period's end; and its (source, kind).
@@ -215,9 +218,6 @@ def _overview_counts(cases, period: Period, now: dt.datetime | None, *, every_ca
             )
         )
     return per_case, facts
-
-
-FACT_CHUNK = 5000
 
 
 SNAPSHOT_CASE_FIELDS = (

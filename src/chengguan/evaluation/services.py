@@ -35,7 +35,7 @@ from chengguan.core import audit, clock, context
 from chengguan.core.errors import Conflict, Invalid
 from chengguan.core.models import AuditAction
 
-from . import counters, rebuild, selectors
+from . import counters, rebuild, reports, selectors
 from .choices import ObjectType, Transform
 from .models import (
     DailyCounter,
@@ -245,12 +245,10 @@ def _write_snapshot(period: Period, version: int, actor, reason: str, now: dt.da
         [(snapshot.pk, t, r.object_id, r.name[:200], r.score, r.grade, r.rank) for t, r in scores],
     )
     # The report's overview per case (its splits by source and kind stay as published).
-    from .reports import SNAPSHOT_CASE_FIELDS, snapshot_case_rows
-
     _insert_rows(
         SnapshotCase,
-        ("snapshot_id", *SNAPSHOT_CASE_FIELDS),
-        [(snapshot.pk, *row) for row in snapshot_case_rows(period, now)],
+        ("snapshot_id", *reports.SNAPSHOT_CASE_FIELDS),
+        [(snapshot.pk, *row) for row in reports.snapshot_case_rows(period, now)],
     )
     return snapshot
 

@@ -162,13 +162,8 @@ def clear_sessions() -> dict[str, int]:
     counts = {"idle": 0, "expired": 0, "cleared": 0}
     now = time.time()
     for row in UserSession.objects.select_related("person").order_by("pk").iterator(chunk_size=500):
-        session = store(session_key=row.session_key)
-        reason = None
-        if not session.exists(row.session_key):
-            reason = "cleared"
-        else:
-            data = session.load()
-            reason = _expired(data, now) if data else "cleared"
+        data = store(session_key=row.session_key).load()  # {} once the store no longer has it
+        reason = _expired(data, now) if data else "cleared"
         if reason is None:
             continue
         if reason == "cleared":
