@@ -1,5 +1,6 @@
 """On PostgreSQL: real concurrent requests. Two dispatchers dispatching the same case at once:
-one succeeds, one gets 409. Twenty concurrent creates with one Idempotency-Key: one case.
+one succeeds, one gets 409. Twenty concurrent creates with one Idempotency-Key: one case. Eight
+concurrent creates: eight consecutive numbers.
 
 The threads use their own connections, so the data they act on is committed (and removed at the
 end of each test)."""
@@ -143,3 +144,31 @@ def test_twenty_concurrent_creates_with_one_key_make_one_case(city, people):
         assert in_thread(lambda: Case.objects.filter(description="幂等并发测试").count()) == 1
     finally:
         cleanup([r.json()["number"] for r in responses if r.status_code in (200, 201)])
+
+
+def test_concurrent_creates_take_consecutive_numbers(city, people):
+    """Each intake takes its number last, holding the year's counter row only to its commit: the
+    numbers of concurrent reports are still unique and gapless."""
+    lon, lat = point_in(city.street_a)
+    payload = {"source": "inspector", "minor_class_id": minor("道路不洁").pk, "description": "编号并发测试"}
+
+    def create(i):
+        return client("inspector_a").post(
+            "/api/v1/cases/",
+            {**payload, "lon": lon + 0.0001 * i, "lat": lat},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=f"numbers-{i}",
+        )
+
+    responses = concurrently(8, create)
+    numbers = sorted(r.json()["number"] for r in responses if r.status_code == 201)
+    try:
+        assert len(numbers) == 8, [r.content for r in responses]
+        sequence = [int(n[-6:]) for n in numbers]
+        assert sequence == list(range(sequence[0], sequence[0] + 8))
+        stored = in_thread(
+            lambda: sorted(Case.objects.filter(description="编号并发测试").values_list("number", flat=True))
+        )
+        assert stored == numbers
+    finally:
+        cleanup(numbers)

@@ -4,6 +4,7 @@ offered, idempotent creation, stale versions and wrong states refused."""
 import io
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from chengguan.cases import services
@@ -149,6 +150,38 @@ def test_idempotent_create(city, inspector):
     )
     assert other.status_code == 422 and other.json()["code"] == "idempotency_mismatch"
     assert Case.objects.filter(description="垃圾").count() == 1
+
+
+def test_numbers_are_gapless_and_taken_last(city, people, inspector, monkeypatch):
+    """The number is the intake's last write before its notification (so the year's counter row is
+    locked briefly); a report that rolls back after taking one gives it back, and the notification
+    names the case by its number."""
+    from chengguan.cases import notifications
+    from chengguan.notify.models import Notification
+
+    def sequence(response):
+        number = response.json()["number"]
+        assert len(number) == 12 and number.isdigit()
+        return int(number[-6:])
+
+    first = inspector.post("/api/v1/cases/", body(city), content_type="application/json")
+    written = []
+
+    def fail(self):  # after the number was taken
+        written.append(Case.objects.get(pk=self.case.pk).number)
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(notifications.CaseMessage, "queue", fail)
+    with pytest.raises(RuntimeError):
+        services.case_report(people["inspector_a"], services.CaseInput(**body(city)))
+    assert written and written[0].endswith(f"{sequence(first) + 1:06d}")
+    monkeypatch.undo()
+    second = inspector.post("/api/v1/cases/", body(city), content_type="application/json")
+    assert sequence(second) == sequence(first) + 1  # the rolled-back report's number came back
+    case = Case.objects.get(pk=second.json()["id"])
+    assert case.number == second.json()["number"] and case.year == timezone.localtime(case.created_at).year
+    titles = set(Notification.objects.filter(subject_id=case.pk).values_list("title", flat=True))
+    assert titles and all(case.number in t for t in titles)
 
 
 def test_stale_version_and_wrong_state(city, people, client_for):

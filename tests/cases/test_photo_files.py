@@ -57,7 +57,7 @@ def test_a_report_that_rolls_back_leaves_no_photo_file(city, people, media, monk
         assert len(files(media)) == 2  # display copy and thumbnail were written
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(notifications, "case_event", fail)
+    monkeypatch.setattr(notifications, "case_message", fail)
     before = Case.objects.count()
     with pytest.raises(RuntimeError):
         services.case_report(people["inspector_a"], report(city), idempotency_key="k-rollback")

@@ -28,7 +28,9 @@ from .choices import (
 class Case(models.Model):
     """A problem in public space (案件). Its status changes only through cases.services."""
 
-    number = models.CharField(_("案件编号"), max_length=20, unique=True)
+    # NULL only inside the intake's own transaction: the number is taken last, just before the
+    # commit (cases.services: the year's counter stays locked from the number to the commit).
+    number = models.CharField(_("案件编号"), max_length=20, unique=True, null=True)  # noqa: DJ001
     year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
     source = models.CharField(_("来源"), max_length=16, choices=CaseSource.choices, db_index=True)
     minor_class = models.ForeignKey(

@@ -130,9 +130,9 @@ def duplicate_candidates(
             lon__lte=x + dlon,
             lat__gte=y - dlat,
             lat__lte=y + dlat,
+            duplicate_of__isnull=True,
         )
         .exclude(pk=exclude_id)
-        .exclude(duplicate_of__isnull=False)
         # The box is a square around the circle: only what the offer needs, newest first, bounded.
         .only("id", "number", "status", "lon", "lat", "created_at")
         .order_by("-created_at")[:500]

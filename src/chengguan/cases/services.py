@@ -144,7 +144,8 @@ def _validate_intake(actor, data: CaseInput):
 def _next_number(at: dt.datetime) -> tuple[int, str]:
     """The next number of the year, `yyyymm` + a six-digit sequence (gapless: a rolled-back
     intake gives its number back). One UPDATE … RETURNING: the year's counter row stays locked
-    until commit, so the caller takes a number as late in its transaction as it can."""
+    until commit, so every other intake of the year waits from here to the caller's COMMIT: the
+    caller takes its number after everything else it writes (`_create_case`)."""
     local = timezone.localtime(at)
     qn = connection.ops.quote_name
     sql = (
@@ -176,12 +177,7 @@ def case_report(actor, data: CaseInput, *, idempotency_key: str | None = None) -
             return existing, False
         try:
             with removed_unless_committed(), transaction.atomic():
-                case = _create_case(actor, data)
-                # Written last, with its case: a concurrent request with the same key waits on the
-                # unique index until this commits, then rolls its own case back (and its photo
-                # files with it) and finds this one.
-                IdempotencyRecord.objects.create(person=actor, key=key, body_hash=fingerprint, case=case)
-                return case, True
+                return _create_case(actor, data, idempotency=(key, fingerprint)), True
         except IntegrityError:
             existing = _idempotent_existing(actor, key, fingerprint)
             if existing is None:
@@ -192,21 +188,29 @@ def case_report(actor, data: CaseInput, *, idempotency_key: str | None = None) -
 
 
 def _idempotent_existing(actor, key: str, fingerprint: str) -> Case | None:
-    record = IdempotencyRecord.objects.filter(person=actor, key=key).select_related("case").first()
+    # Usually there is none: the two columns that decide, and the case only for a retry.
+    record = (
+        IdempotencyRecord.objects.filter(person=actor, key=key).values_list("body_hash", "case_id").first()
+    )
     if record is None:
         return None
-    if record.body_hash != fingerprint:
+    body_hash, case_id = record
+    if body_hash != fingerprint:
         raise Invalid(
             "idempotency_mismatch",
             _("同一 Idempotency-Key 已用于内容不同的请求 · the key was used with a different body"),
         )
-    return record.case
+    return Case.objects.select_related("minor_class").get(pk=case_id)
 
 
-def _create_case(actor, data: CaseInput) -> Case:
+def _create_case(actor, data: CaseInput, idempotency: tuple[str, str] | None = None) -> Case:
+    """Write a reported case, its stage, event, notification and (with `idempotency`, a key and the
+    body's fingerprint) its idempotency record, inside the caller's transaction."""
     minor, location, description = _validate_intake(actor, data)
     at = now()
     case = Case(
+        year=timezone.localtime(at).year,
+        number=None,  # taken last, see below
         source=data.source,
         minor_class=minor,
         urgency=data.urgency,
@@ -229,13 +233,22 @@ def _create_case(actor, data: CaseInput) -> Case:
     )
     stage, limit, deadline = _stage_deadline(case, CaseStatus.REPORTED, at)
     case.stage_deadline = deadline
-    # The year's number counter is locked until commit: take it as late as possible.
-    case.year, case.number = _next_number(at)
     case.save()
     _record_stage(case, stage, CaseStatus.REPORTED, at, limit, deadline)
     event = _event(case, CaseAction.REPORT, actor, "", CaseStatus.REPORTED, at, data={"source": data.source})
     _attach_photos(case, event, data.photos, PhotoKind.BEFORE, actor, at)
-    notifications.case_event(case, event)
+    message = notifications.case_message(case, event)  # who is told; the title names the number
+    if idempotency is not None:
+        # A concurrent request with the same key waits on the unique index until this commits,
+        # then rolls its own case back (and its photo files with it) and finds this one.
+        key, fingerprint = idempotency
+        IdempotencyRecord.objects.create(person=actor, key=key, body_hash=fingerprint, case=case)
+    # The year's counter row stays locked from the number to the commit, and every other intake
+    # of the year waits for it: the number comes last, and only what needs it follows it.
+    case.year, case.number = _next_number(at)
+    Case.objects.filter(pk=case.pk).update(number=case.number)
+    if message is not None:
+        message.queue()
     case._places = {k: getattr(location, k) for k in ("grid", "community", "street", "district")}
     return case
 

@@ -96,42 +96,93 @@ def notify(
     Returns the rows this call queued, not those a dedupe_key skipped (with a dedupe_key their
     `pk` is not set: read them back by `dedupe_key` if needed). Nothing is sent here: after the
     caller's transaction commits, a `deliver_notifications` task is enqueued.
+
+    `outbox(...).queue(...)` is the same in two steps, for a caller that must know who is told
+    before it knows what they are told.
     """
+    return outbox(recipients, kind=kind, channels=channels, dedupe_key=dedupe_key).queue(
+        title=title, body=body, link=link, subject=subject, send_after=send_after
+    )
+
+
+@dataclass
+class Outbox:
+    """Who is told of one event, on which channels, read ahead of what they are told (`outbox()`)."""
+
+    kind: str
+    dedupe_key: str | None
+    rows: list[tuple[Model, str, str | None]]  # (person, channel, the row's dedupe key)
+
+    def queue(
+        self,
+        *,
+        title: str,
+        body: str = "",
+        link: str = "",
+        subject: Model | None = None,
+        send_after: datetime | None = None,
+    ) -> list[Notification]:
+        """Write the rows (one INSERT), in the transaction `outbox()` ran in; see `notify()`."""
+        connection = _connection_in_transaction()
+        if not self.rows:
+            return []
+        base = {
+            "kind": self.kind,
+            "title": title[:200],
+            "body": body,
+            "link": link,
+            "subject_type": subject._meta.label if subject is not None else "",
+            "subject_id": subject.pk if subject is not None else None,
+            "send_after": send_after or timezone.now(),
+        }
+        created = [
+            Notification(recipient=person, channel=channel, dedupe_key=key, **base)
+            for person, channel, key in self.rows
+        ]
+        # ignore_conflicts: a concurrent transaction may have queued a row since `outbox()` looked.
+        Notification.objects.bulk_create(created, ignore_conflicts=self.dedupe_key is not None)
+        _enqueue_delivery_on_commit(connection)
+        return created
+
+
+def outbox(
+    recipients,
+    *,
+    kind: str,
+    channels: Iterable[str] | None = None,
+    dedupe_key: str | None = None,
+    new_event: bool = False,
+) -> Outbox:
+    """The first step of `notify()`: the rows to queue (each recipient on each channel, less those
+    a dedupe_key finds queued already). Reads only; `.queue(title=…)` writes them later in the same
+    transaction.
+
+    new_event: the event the dedupe_key names was recorded in this very transaction, so nothing of
+    it can be queued yet and the look-up is skipped; the keys are stored all the same, and a second
+    queueing of the event is still skipped by the unique index (though then reported as queued)."""
+    _connection_in_transaction()
+    people = [recipients] if isinstance(recipients, Model) else list(recipients)
+    names = _channels_for(channels)
+    rows = [(person, name, None) for person in people for name in names]
+    if dedupe_key is not None:
+        rows = [(person, name, _row_key(dedupe_key, person.pk, name)) for person, name, _ in rows]
+    if dedupe_key is not None and rows and not new_event:
+        queued = set(
+            Notification.objects.filter(dedupe_key__in=[key for *_, key in rows]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        rows = [row for row in rows if row[2] not in queued]
+    return Outbox(kind=kind, dedupe_key=dedupe_key, rows=rows)
+
+
+def _connection_in_transaction():
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError(
             "notify() must run inside the transaction that records the event (wrap it in transaction.atomic)"
         )
-    people = [recipients] if isinstance(recipients, Model) else list(recipients)
-    names = _channels_for(channels)
-    base = {
-        "kind": kind,
-        "title": title[:200],
-        "body": body,
-        "link": link,
-        "subject_type": subject._meta.label if subject is not None else "",
-        "subject_id": subject.pk if subject is not None else None,
-        "send_after": send_after or timezone.now(),
-    }
-    rows = [Notification(recipient=person, channel=name, **base) for person in people for name in names]
-    if not rows:
-        return []
-    if dedupe_key is None:
-        created = Notification.objects.bulk_create(rows)
-    else:
-        for row in rows:
-            row.dedupe_key = _row_key(dedupe_key, row.recipient_id, row.channel)
-        queued = set(
-            Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list(
-                "dedupe_key", flat=True
-            )
-        )
-        created = [r for r in rows if r.dedupe_key not in queued]
-        if created:
-            Notification.objects.bulk_create(created, ignore_conflicts=True)
-    if created:
-        _enqueue_delivery_on_commit(connection)
-    return created
+    return connection
 
 
 def _enqueue_delivery() -> None:
@@ -294,6 +345,7 @@ def deliver_all_pending(batch: int | None = None) -> DeliveryStats:
 
 __all__ = [
     "DeliveryStats",
+    "Outbox",
     "backoff",
     "deliver_all_pending",
     "deliver_pending",
@@ -301,4 +353,5 @@ __all__ = [
     "mark_all_read",
     "mark_read",
     "notify",
+    "outbox",
 ]
