@@ -183,19 +183,32 @@ def time_reads(period, runs: int, now) -> list[tuple]:
             t = time.perf_counter()
             selectors.live_figures(object_type, period, now=now)
             times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        p95 = times[min(len(times) - 1, round(0.95 * len(times) + 0.5) - 1)]
-        out.append((object_type, len(rows), statistics.median(times), p95, q.n))
+        # one object, as its own page and the API's figure of one object read it
+        one = rows[len(rows) // 2]
+        single = []
+        for _ in range(runs + 1):
+            t = time.perf_counter()
+            found = selectors.compute(object_type, period, [(one.object_id, one.name)], now=now)
+            selectors.score(found, object_type, period)
+            single.append((time.perf_counter() - t) * 1000)
+        single = sorted(single[1:])
+        out.append((object_type, len(rows), *_median_p95(times), q.n, *_median_p95(single)))
     return out
+
+
+def _median_p95(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * len(times) + 0.5) - 1)]
 
 
 def forget(period) -> None:
     """A month from scratch: no aggregates, no settled days, no snapshot."""
     from django.db import connection, transaction
 
-    from chengguan.evaluation.models import DailyCounter, DailyGauge, SettledDay, Snapshot
+    from chengguan.evaluation.models import DailyCounter, DailyGauge, Rollup, SettledDay, Snapshot
 
     with transaction.atomic():
+        Rollup.objects.filter(last_day__gte=period.first, first_day__lte=period.last).delete()
         DailyCounter.objects.filter(day__gte=period.first, day__lte=period.last).delete()
         DailyGauge.objects.filter(day__gte=period.first, day__lte=period.last).delete()
         SettledDay.objects.filter(day__gte=period.first, day__lte=period.last).delete()
@@ -545,7 +558,7 @@ def report(args, load_start, started, setup_times, per_month, closed, duck, year
             )
         )
     for key, results in reads.items():
-        for object_type, n, med, p95, nq in results:
+        for object_type, n, med, p95, nq, one_med, one_p95 in results:
             lines.append(
                 (
                     f"(a) {key}",
@@ -554,6 +567,16 @@ def report(args, load_start, started, setup_times, per_month, closed, duck, year
                     f"median {med:.1f} ms, p95 {p95:.1f} ms",
                     "p95 ≤ 50 ms",
                     met(p95 <= GOAL_READ_MS),
+                )
+            )
+            lines.append(
+                (
+                    "",
+                    "  one of them",
+                    "1 object",
+                    f"median {one_med:.1f} ms, p95 {one_p95:.1f} ms",
+                    "p95 ≤ 50 ms",
+                    met(one_p95 <= GOAL_READ_MS),
                 )
             )
     table(("what", "", "size", "measured", "goal", ""), lines)

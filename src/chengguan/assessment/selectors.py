@@ -141,12 +141,11 @@ def _mean(values) -> Decimal:
 
 def score_map(level: str, first: dt.date, last: dt.date, ids=None) -> dict[int, tuple[Decimal, int, int]]:
     """object id → (score, records, grids assessed) for the period, at one level; no user (the
-    evaluation's composite reads it for every object)."""
+    evaluation's composite reads it for every object). `ids`: a list or an id query."""
     rows = AssessmentRecord.objects.filter(status=RecordStatus.SUBMITTED, day__gte=first, day__lte=last)
-    if ids is not None and level != Level.GRID:
-        rows = rows.filter(**{f"{level}_id__in": list(ids)})
-    elif ids is not None:
-        rows = rows.filter(grid_id__in=list(ids))
+    if ids is not None:
+        key = "grid_id" if level == Level.GRID else f"{level}_id"
+        rows = rows.filter(**{f"{key}__in": ids if isinstance(ids, QuerySet) else list(ids)})
     per_grid: dict[int, list[Decimal]] = defaultdict(list)
     place: dict[int, int] = {}
     key = "grid_id" if level == Level.GRID else f"{level}_id"

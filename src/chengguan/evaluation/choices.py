@@ -28,6 +28,13 @@ PERSON_TYPES = (ObjectType.INSPECTOR, ObjectType.OPERATOR, ObjectType.SHIFT_LEAD
 REGION_TYPES = (ObjectType.GRID, ObjectType.COMMUNITY, ObjectType.STREET, ObjectType.DISTRICT)
 
 
+class Span(models.TextChoices):
+    """The blocks of settled days whose counters are summed ahead (models.Rollup)."""
+
+    DEKAD = "dekad", _("旬")
+    MONTH = "month", _("月")
+
+
 class CounterKind(models.TextChoices):
     """Whom a counter row belongs to. People share one kind: the role indicators read the
     counters of the person's own actions (a person holding two roles has one set of counters)."""

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chengguan.core.models import AuditedModel
 
-from .choices import CounterKind, Grade, ObjectType, Transform
+from .choices import CounterKind, Grade, ObjectType, Span, Transform
 
 
 class DailyCounter(models.Model):
@@ -72,6 +72,48 @@ class SettledDay(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+class Rollup(models.Model):
+    """A block of days (a month, or a dekad: days 1–10, 11–20, 21–end) every day of which is
+    settled, with the sums of its day counters (RollupCounter). Written in the transaction that
+    settles its last day, replaced whenever one of its days is settled again; a period's counts
+    read the blocks it covers whole and the day rows of the rest (selectors.read_counts)."""
+
+    span = models.CharField(_("跨度"), max_length=8, choices=Span.choices)
+    first_day = models.DateField(_("开始日期"))
+    last_day = models.DateField(_("结束日期"))
+    rolled_at = models.DateTimeField(_("汇总时间"))
+
+    class Meta:
+        verbose_name = _("汇总块")
+        verbose_name_plural = _("汇总块")
+        constraints = [models.UniqueConstraint(fields=["span", "first_day"], name="unique_rollup")]
+
+    def __str__(self) -> str:
+        return f"{self.span} {self.first_day}..{self.last_day}"
+
+
+class RollupCounter(models.Model):
+    rollup = models.ForeignKey(
+        Rollup, on_delete=models.CASCADE, related_name="counters", verbose_name=_("汇总块")
+    )
+    kind = models.CharField(_("对象类型"), max_length=12, choices=CounterKind.choices)
+    object_id = models.IntegerField(_("对象编号"))
+    counter = models.CharField(_("计数项"), max_length=32)
+    n = models.IntegerField(_("数量"), default=0)
+
+    class Meta:
+        verbose_name = _("汇总计数")
+        verbose_name_plural = _("汇总计数")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rollup", "kind", "object_id", "counter"], name="unique_rollup_counter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rollup} {self.kind}:{self.object_id} {self.counter}={self.n}"
 
 
 class FoldCursor(models.Model):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from chengguan.core.errors import Invalid
 
-from .choices import PeriodKind
+from .choices import PeriodKind, Span
 
 MAX_DAYS = 3 * 366
 
@@ -85,3 +85,15 @@ def quarter_of(day: dt.date) -> Period:
 
 def year_of(day: dt.date) -> Period:
     return parse_period(str(day.year))
+
+
+def blocks_of(day: dt.date) -> tuple[tuple[str, dt.date, dt.date], ...]:
+    """The roll-up blocks (models.Rollup) a day is in, as (span, first day, last day): its dekad
+    (旬: days 1–10, 11–20, 21 to the month's end) and its month."""
+    month_end = _month_end(day.year, day.month)
+    start = min((day.day - 1) // 10, 2) * 10 + 1
+    dekad_last = month_end if start == 21 else day.replace(day=start + 9)
+    return (
+        (Span.DEKAD, day.replace(day=start), dekad_last),
+        (Span.MONTH, day.replace(day=1), month_end),
+    )

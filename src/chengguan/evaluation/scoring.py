@@ -40,9 +40,10 @@ def scale_for(day: dt.date) -> GradeScale | None:
     )
 
 
-def component(transform: str, figure, bands) -> Decimal | None:
+def component(transform: str, figure, bands: tuple[tuple[int, Decimal], ...]) -> Decimal | None:
+    """One indicator's 0–100 score; `bands` are (lower bound, score) pairs."""
     if transform == Transform.BANDS:
-        reached = [b.score for b in bands if figure.numerator >= b.lower]
+        reached = [score for lower, score in bands if figure.numerator >= lower]
         return max(reached) if reached else Decimal(0)
     if figure.value is None:
         return None
@@ -50,32 +51,59 @@ def component(transform: str, figure, bands) -> Decimal | None:
     return value * HUNDRED if transform == Transform.RATE else (1 - value) * HUNDRED
 
 
-def composite(figures: dict, scheme: ScoreScheme | None) -> Decimal | None:
-    if scheme is None:
-        return None
-    bands: dict[str, list] = {}
-    for band in scheme.bands.all():
-        bands.setdefault(band.indicator, []).append(band)
-    total = weights = Decimal(0)
-    for weight in scheme.weights.all():
-        figure = figures.get(weight.indicator)
-        if figure is None:
-            continue
-        score = component(weight.transform, figure, bands.get(weight.indicator, []))
+class Scorer:
+    """A scheme and a grade scale, read once to score many objects (every grid of a city)."""
+
+    def __init__(self, scheme: ScoreScheme | None, scale: GradeScale | None):
+        self.scheme, self.scale = scheme, scale
+        bands: dict[str, list[tuple[int, Decimal]]] = {}
+        parts = []
+        if scheme is not None:
+            for band in scheme.bands.all():
+                bands.setdefault(band.indicator, []).append((band.lower, band.score))
+            parts = [
+                (w.indicator, w.weight, w.transform, tuple(bands.get(w.indicator, ())))
+                for w in scheme.weights.all()
+            ]
+        self.parts = parts
+        self._memo: dict[tuple, Decimal | None] = {}
+        # highest cut-off first: the first one a score reaches is its grade
+        self.cutoffs = (
+            sorted(((c.min_score, c.grade) for c in scale.cutoffs.all()), reverse=True) if scale else []
+        )
+
+    def composite(self, figures: dict) -> Decimal | None:
+        """The weighted mean of the components; remembered by the figures it reads, which many
+        objects share (thousands of grids, most with a handful of cases)."""
+        if self.scheme is None:
+            return None
+        key = tuple(
+            None if (f := figures.get(indicator)) is None else (f.numerator, f.denominator)
+            for indicator, _w, _t, _b in self.parts
+        )
+        if key not in self._memo:
+            self._memo[key] = self._composite(figures)
+        return self._memo[key]
+
+    def _composite(self, figures: dict) -> Decimal | None:
+        total = weights = Decimal(0)
+        for indicator, weight, transform, bands in self.parts:
+            figure = figures.get(indicator)
+            if figure is None:
+                continue
+            score = component(transform, figure, bands)
+            if score is None:
+                continue
+            total += weight * score
+            weights += weight
+        if not weights:
+            return None
+        return (total / weights).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def grade(self, score: Decimal | None) -> str:
         if score is None:
-            continue
-        total += weight.weight * score
-        weights += weight.weight
-    if not weights:
-        return None
-    return (total / weights).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def grade_of(score: Decimal | None, scale: GradeScale | None) -> str:
-    if score is None or scale is None:
-        return ""
-    reached = [c for c in scale.cutoffs.all() if score >= c.min_score]
-    return max(reached, key=lambda c: c.min_score).grade if reached else ""
+            return ""
+        return next((grade for min_score, grade in self.cutoffs if score >= min_score), "")
 
 
 def assign_ranks(rows: list, key=lambda r: r.score) -> None:
@@ -117,7 +145,8 @@ def register_extra_component(source: Callable) -> None:
 
 
 def extra_components(object_type: str, first_day: dt.date, last_day: dt.date, ids) -> list[ExtraComponent]:
-    found = (source(object_type, first_day, last_day, list(ids)) for source in _EXTRA_SOURCES)
+    """`ids`: the objects, as a list or as an id query (`selectors.object_ids`)."""
+    found = (source(object_type, first_day, last_day, ids) for source in _EXTRA_SOURCES)
     return [c for c in found if c is not None and c.share > 0]
 
 

@@ -12,6 +12,9 @@ How the aggregates stay exact (docs/evaluation.md §2):
   that day's counters from all the day's events and records the gauges (stages open and overdue
   at midnight). A settled day is a pure function of the case rows, whatever the fold did; the
   fold skips settled days.
+* `_roll_up()`, in the same transaction as a settlement, sums the day counters of each dekad and
+  month whose days are all settled (models.Rollup), so a month or a quarter is read from a few
+  rows per object rather than a row per day.
 
 Both take the one FoldCursor row's lock, so they never interleave.
 """
@@ -36,13 +39,15 @@ from chengguan.core.errors import Conflict, Invalid
 from chengguan.core.models import AuditAction
 
 from . import counters, rebuild, reports, selectors
-from .choices import ObjectType, Transform
+from .choices import ObjectType, Span, Transform
 from .models import (
     DailyCounter,
     DailyGauge,
     FoldCursor,
     GradeCutoff,
     GradeScale,
+    Rollup,
+    RollupCounter,
     ScoreBand,
     ScoreScheme,
     ScoreWeight,
@@ -52,7 +57,7 @@ from .models import (
     SnapshotFigure,
     SnapshotScore,
 )
-from .periods import Period
+from .periods import Period, blocks_of
 
 FOLD_BATCH = 2000
 SETTLE_BATCH_DAYS = 31
@@ -152,7 +157,55 @@ def settle_day(day: dt.date, now: dt.datetime | None = None) -> dict[str, int]:
             batch_size=1000,
         )
         SettledDay.objects.update_or_create(day=day, defaults={"settled_at": now, "events": events})
+        _roll_up([day], now)
     return {"events": events, "counters": len(counts), "gauges": len(gauges)}
+
+
+def _roll_up(days, now: dt.datetime) -> int:
+    """Replace the roll-ups of the dekads and months that hold these just-settled days: each
+    block every day of which is settled gets the sums of its day counters (a month from its three
+    dekads), any other loses its roll-up. The caller holds the fold's lock, in the settlement's
+    transaction. Returns the blocks written."""
+    blocks = sorted({b for day in days for b in blocks_of(day)}, key=lambda b: (b[0] == Span.MONTH, b[1]))
+    if not blocks:
+        return 0
+    stale = Q()
+    for span, first, _last in blocks:
+        stale |= Q(span=span, first_day=first)
+    Rollup.objects.filter(stale).delete()
+    lo, hi = min(b[1] for b in blocks), max(b[2] for b in blocks)
+    settled = set(SettledDay.objects.filter(day__gte=lo, day__lte=hi).values_list("day", flat=True))
+    qn = connection.ops.quote_name
+    target = qn(RollupCounter._meta.db_table)
+    columns = "rollup_id, kind, object_id, counter, n"
+    written = 0
+    for span, first, last in blocks:
+        if any(first + dt.timedelta(days=i) not in settled for i in range((last - first).days + 1)):
+            continue
+        rollup = Rollup.objects.create(span=span, first_day=first, last_day=last, rolled_at=now)
+        dekads = []
+        if span == Span.MONTH:  # every day is settled, so its three dekads are normally rolled up
+            dekads = list(
+                Rollup.objects.filter(span=Span.DEKAD, first_day__gte=first, last_day__lte=last).values_list(
+                    "pk", flat=True
+                )
+            )
+        if len(dekads) == 3:
+            source = (
+                f"SELECT %s, kind, object_id, counter, SUM(n) FROM {target} "
+                f"WHERE rollup_id IN ({', '.join(['%s'] * len(dekads))}) GROUP BY kind, object_id, counter"
+            )
+            params = [rollup.pk, *dekads]
+        else:
+            source = (
+                f"SELECT %s, kind, object_id, counter, SUM(n) FROM {qn(DailyCounter._meta.db_table)} "
+                "WHERE day >= %s AND day <= %s GROUP BY kind, object_id, counter"
+            )
+            params = [rollup.pk, first, last]
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {target} ({columns}) {source}", params)
+        written += 1
+    return written
 
 
 def settle_due(now: dt.datetime | None = None, limit: int = SETTLE_BATCH_DAYS) -> list[dt.date]:
@@ -217,8 +270,9 @@ def _write_snapshot(period: Period, version: int, actor, reason: str, now: dt.da
     config = {}
     figures, scores = [], []
     for object_type in ObjectType.values:
-        rows = selectors.compute(object_type, period, selectors.objects_of(object_type), now=now)
-        config[object_type] = selectors.score(rows, object_type, period)
+        ids = selectors.object_ids(object_type)
+        rows = selectors.compute(object_type, period, selectors.objects_of(object_type), ids=ids, now=now)
+        config[object_type] = selectors.score(rows, object_type, period, ids=ids)
         for row in rows:
             scores.append((object_type, row))
             for code, fig in row.figures.items():
@@ -289,6 +343,7 @@ def _settle_period(period: Period, now: dt.datetime, *, force: bool) -> None:
                 unique_fields=["day"],
                 update_fields=["settled_at", "events"],
             )
+        _roll_up(due, now)
 
 
 def publish_period(period: Period, *, actor=None, now: dt.datetime | None = None) -> Snapshot:
