@@ -3,6 +3,7 @@
 Errors are JSON `{"code": …, "message": …, "detail": …}`, with messages in Chinese and English.
 """
 
+import functools
 import logging
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.exceptions import (
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from django.utils import translation
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -29,7 +31,26 @@ from chengguan.notify.api import router as notify_router
 from chengguan.org.api import router as org_router
 from chengguan.org.tokens import API_AUTH
 
-api = NinjaAPI(
+
+class ChengguanAPI(NinjaAPI):
+    """The OpenAPI schema is built once per path prefix and language, not on every request to
+    /api/v1/openapi.json (building it takes the better part of a second); the routes do not change
+    while the process runs."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (path_prefix, translation.get_language())
+        if key not in self._schemas:
+            self._schemas[key] = super().get_openapi_schema(path_prefix=path_prefix)
+        return self._schemas[key]
+
+    @functools.cached_property
+    def _schemas(self) -> dict:
+        return {}
+
+
+api = ChengguanAPI(
     title="Chengguan API",
     version="1",
     description="数字城管平台接口 · Digital city management API",
