@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +31,31 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+def env_number(name: str, default: str, kind: type = int):
+    """A whole (or, with kind=float, decimal) number; a bad value stops the start with its name."""
+    value = env(name, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ImproperlyConfigured(f"{name} 应为数字 · {name} must be a number, got {value!r}") from None
+    if number < 0:
+        raise ImproperlyConfigured(f"{name} 不能为负数 · {name} must not be negative, got {value!r}")
+    return number
+
+
+def env_rate_limits(name: str) -> dict[str, tuple[int, int]]:
+    """`scope=attempts/seconds,…`, e.g. "public_report=10/3600,open311_read=600/60"."""
+    limits = {}
+    for item in env_list(name, ""):
+        m = re.fullmatch(r"(\w+)\s*=\s*(\d+)\s*/\s*(\d+)", item)
+        if not m or int(m[3]) == 0:
+            raise ImproperlyConfigured(
+                f"{name}: 应为“范围=次数/秒数” · expected scope=attempts/seconds, got {item!r}"
+            )
+        limits[m[1]] = (int(m[2]), int(m[3]))
+    return limits
 
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -120,7 +146,7 @@ if not env("DATABASE_URL"):
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=int(env("CONN_MAX_AGE", "60")),
+        conn_max_age=env_number("CONN_MAX_AGE", "60"),
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
@@ -167,22 +193,22 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
-PASSWORD_MIN_CLASSES = int(env("PASSWORD_MIN_CLASSES", "3"))
+PASSWORD_MIN_CLASSES = env_number("PASSWORD_MIN_CLASSES", "3")
 # A password older than this must be changed after login (0: never expires).
-PASSWORD_MAX_AGE_DAYS = int(env("PASSWORD_MAX_AGE_DAYS", "90"))
+PASSWORD_MAX_AGE_DAYS = env_number("PASSWORD_MAX_AGE_DAYS", "90")
 # Lockout (django-axes): the 5th failure of one username from one address locks that pair for
 # 15 minutes. Locking on the pair, not on either alone: an attacker cannot lock every account
 # from one address, and a locked person can still log in from their own machine.
-AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_number("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_number("LOGIN_LOCKOUT_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "chengguan.web.ratelimit.client_ip"  # honours CLIENT_IP_HEADER behind a proxy
 AXES_LOCKOUT_CALLABLE = "chengguan.web.views.auth.lockout_response"
 AXES_VERBOSE = False
 # Sessions end after 30 minutes without a request and 12 hours after login (org/sessions.py).
-SESSION_IDLE_SECONDS = int(env("SESSION_IDLE_MINUTES", "30")) * 60
-SESSION_ABSOLUTE_SECONDS = int(env("SESSION_MAX_HOURS", "12")) * 3600
+SESSION_IDLE_SECONDS = env_number("SESSION_IDLE_MINUTES", "30") * 60
+SESSION_ABSOLUTE_SECONDS = env_number("SESSION_MAX_HOURS", "12") * 3600
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 SESSION_COOKIE_HTTPONLY = True
 # Two-factor (django-otp TOTP): required for these roles (and superusers), optional for others.
@@ -222,7 +248,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-REQUEST_MAX_BYTES = int(env("REQUEST_MAX_MB", "64")) * 1024 * 1024
+REQUEST_MAX_BYTES = env_number("REQUEST_MAX_MB", "64") * 1024 * 1024
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -235,7 +261,7 @@ if PRODUCTION:
     if not env("SECRET_KEY") or SECRET_KEY.startswith("chengguan-demo-"):
         raise ImproperlyConfigured("生产环境必须设置 SECRET_KEY · set SECRET_KEY in production")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_SECONDS = env_number("SECURE_HSTS_SECONDS", str(365 * 24 * 3600))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
@@ -269,12 +295,12 @@ TILE_ATTRIBUTION = env("TILE_ATTRIBUTION", "")
 # "gcj02" (Amap, Tencent); the pages shift WGS-84 data onto GCJ-02 tiles (static/web/map.js).
 TILE_CRS = env("TILE_CRS", "wgs84")
 # Unit grid code: 6 county + 3 street + 3 community + 2 (CJ/T 213, 14 digits) or 3 (DB11 / GB/T 47678, 15).
-GRID_CODE_LENGTH = int(env("GRID_CODE_LENGTH", "15"))
+GRID_CODE_LENGTH = env_number("GRID_CODE_LENGTH", "15")
 # Generated unit grids: cell side in metres, and pieces smaller than this are merged into a neighbour.
-GRID_CELL_METRES = float(env("GRID_CELL_METRES", "100"))
-GRID_SLIVER_M2 = float(env("GRID_SLIVER_M2", "2000"))
+GRID_CELL_METRES = env_number("GRID_CELL_METRES", "100", float)
+GRID_SLIVER_M2 = env_number("GRID_SLIVER_M2", "2000", float)
 # Overlaps and gaps between sibling regions larger than this are reported at import.
-GRID_TOPOLOGY_TOLERANCE_M2 = float(env("GRID_TOPOLOGY_TOLERANCE_M2", "1"))
+GRID_TOPOLOGY_TOLERANCE_M2 = env_number("GRID_TOPOLOGY_TOLERANCE_M2", "1", float)
 
 # --- working-time calendar ----------------------------------------------------------------------
 # Default work periods, local time; WorkPeriod records entered by an administrator replace them.
@@ -286,7 +312,33 @@ NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", "inbox,log")
 NOTIFY_SMS_BACKEND = env("NOTIFY_SMS_BACKEND", "chengguan.notify.channels.ConsoleSmsBackend")
 NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", "")
 # A missed deadline is escalated to the leaders this many (natural) hours later.
-CASE_ESCALATE_AFTER_HOURS = float(env("CASE_ESCALATE_AFTER_HOURS", "24"))
+CASE_ESCALATE_AFTER_HOURS = env_number("CASE_ESCALATE_AFTER_HOURS", "24", float)
+# A task whose worker died is queued again (core/jobs.py), at most this many times; on SQLite (no
+# session locks) a task running this long is taken to be abandoned.
+TASKS_MAX_WORKER_LOSSES = env_number("TASKS_MAX_WORKER_LOSSES", "3")
+TASKS_ABANDONED_AFTER_SECONDS = env_number("TASKS_ABANDONED_AFTER_SECONDS", "3600", float)
+# Evaluation: the fold waits this long for an event's transaction; a day is settled this long after
+# its midnight; the month close's sorts get this much memory on PostgreSQL.
+EVALUATION_FOLD_LAG_SECONDS = env_number("EVALUATION_FOLD_LAG_SECONDS", "60", float)
+EVALUATION_SETTLE_GRACE_MINUTES = env_number("EVALUATION_SETTLE_GRACE_MINUTES", "10", float)
+EVALUATION_REBUILD_WORK_MEM = env("EVALUATION_REBUILD_WORK_MEM", "256MB")
+
+# --- public pages and Open311 -------------------------------------------------------------------
+# Attempts per client address over the defaults in web/ratelimit.py (public_report 5/3600,
+# public_lookup 20/600, open311_read 120/60, open311_write 120/3600).
+PUBLIC_RATE_LIMITS = env_rate_limits("PUBLIC_RATE_LIMITS")
+# Behind a reverse proxy: the META key of the header carrying the client address (HTTP_X_REAL_IP).
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", "")
+
+# --- photos and the audit log -------------------------------------------------------------------
+PHOTO_MAX_BYTES = env_number("PHOTO_MAX_MB", "10", float) * 1024 * 1024
+PHOTO_MAX_PIXELS = env_number("PHOTO_MAX_PIXELS", "40000000")
+PHOTO_MAX_SIDE = env_number("PHOTO_MAX_SIDE", "2560")
+# 等保 2.0 keeps audit records at least 180 days (a smaller value is raised to 180).
+AUDIT_RETENTION_DAYS = env_number("AUDIT_RETENTION_DAYS", "365")
+AUDIT_SEAL_LAG_SECONDS = env_number("AUDIT_SEAL_LAG_SECONDS", "300", float)
+# Seconds after a password or OTP check during which a sensitive change needs no new check.
+REAUTH_SECONDS = env_number("REAUTH_SECONDS", "300", float)
 
 # --- logging ------------------------------------------------------------------------------------
 LOGGING = {
