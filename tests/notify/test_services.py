@@ -9,9 +9,10 @@ import time_machine
 from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from chengguan.notify import channels
+from chengguan.notify import channels, services
 from chengguan.notify.jobs import deliver_notifications
 from chengguan.notify.models import Notification
 from chengguan.notify.services import backoff, deliver_pending, notify
@@ -69,6 +70,22 @@ def test_one_delivery_task_per_transaction(fake, alice, bob, django_capture_on_c
         notify(bob, kind="a", title="二")
     assert len(callbacks) == 1
     assert DBTaskResult.objects.filter(task_path=DELIVER_TASK).count() == 1
+
+
+def test_a_delivery_waiting_to_start_takes_the_next_transactions_rows():
+    """What each commit runs (`_enqueue_delivery`): a burst enqueues one delivery while it waits;
+    once a worker has taken it (it may have read the outbox already) the next commit enqueues
+    another, and so does one when the waiting delivery is deferred to later."""
+    waiting = DBTaskResult.objects.filter(task_path=DELIVER_TASK)
+    for _commit in range(3):
+        services._enqueue_delivery()
+    assert waiting.count() == 1
+    waiting.update(status=TaskResultStatus.RUNNING)
+    services._enqueue_delivery()
+    assert waiting.count() == 2 and waiting.filter(status=TaskResultStatus.READY).count() == 1
+    waiting.filter(status=TaskResultStatus.READY).update(run_after=timezone.now() + timedelta(hours=1))
+    services._enqueue_delivery()
+    assert waiting.count() == 3
 
 
 def test_channels_named_by_the_sender(fake, alice, settings):
