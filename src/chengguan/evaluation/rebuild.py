@@ -68,22 +68,27 @@ RULES = [
 ]
 
 
-def _event_ctes(d: dict, t: dict) -> str:
+def _event_ctes(d: dict, t: dict, actions: tuple[str, ...] | None = None) -> str:
     """The common part of the event counting (counter_sql, case_overview_sql): the period's events
     paired with the stages they ended (`ep`), the rules table, a dispatch's tasks and the closures'
-    runs; it ends with a comma, ready for the next common table expression."""
+    runs; it ends with a comma, ready for the next common table expression. With `actions`, only
+    those events and the stages they ended (their pairing is the same: both row numbers are taken
+    within one action)."""
     rules = ",\n    ".join("(" + ", ".join(f"'{v}'" for v in rule) + ")" for rule in RULES)
+    only = ", ".join(f"'{a}'" for a in actions or ())
+    event_only = f" AND ev.action IN ({only})" if actions else ""
+    stage_only = f" AND s.ended_by IN ({only})" if actions else ""
     return f"""
 WITH e AS (
   SELECT ev.id, ev.case_id, ev.action, ev.actor_id, ev.department_id, ev.at, ev.data,
     CAST(ev.at AT TIME ZONE %(tz)s AS date) AS day,
     row_number() OVER (PARTITION BY ev.at, ev.case_id, ev.action ORDER BY ev.id) AS rk
-  FROM {t["event"]} ev WHERE ev.at >= %(lo)s AND ev.at < %(hi)s
+  FROM {t["event"]} ev WHERE ev.at >= %(lo)s AND ev.at < %(hi)s{event_only}
 ),
 se AS (
   SELECT s.id, s.case_id, s.status, s.department_id, s.ended_at, s.ended_by, s.on_time,
     row_number() OVER (PARTITION BY s.ended_at, s.case_id, s.ended_by ORDER BY s.id) AS rk
-  FROM {t["stage"]} s WHERE s.ended_at >= %(lo)s AND s.ended_at < %(hi)s
+  FROM {t["stage"]} s WHERE s.ended_at >= %(lo)s AND s.ended_at < %(hi)s{stage_only}
 ),
 ep AS (
   SELECT e.*, se.id AS st_id, se.status AS st_status, se.department_id AS st_dept, se.on_time AS st_on_time,
@@ -210,9 +215,10 @@ GROUP BY day, kind, pk, counter
 def case_overview_sql(d: dict = PG, t: dict = TABLES) -> str:
     """(case_id, counter, n): what each case of the events at %(lo)s <= at < %(hi)s counts in a
     report's overview — 受理 (`accepted`, a person's), 立案, 结案 and 按期结案 (`registered`,
-    `closed`, `closed_on_time`, the district's) — by the same rules as counter_sql."""
+    `closed`, `closed_on_time`, the district's) — by the same rules as counter_sql, over the events
+    of those three actions only."""
     return (
-        _event_ctes(d, t)
+        _event_ctes(d, t, actions=("accept", "register", "close"))
         + """
 per_case(case_id, counter) AS (
   SELECT ep.case_id, 'accepted' FROM ep WHERE ep.action = 'accept' AND coalesce(ep.actor_id, 0) <> 0
