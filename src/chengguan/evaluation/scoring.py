@@ -73,8 +73,8 @@ class Scorer:
         )
 
     def composite(self, figures: dict) -> Decimal | None:
-        """The weighted mean of the components; remembered by the figures it reads, which many
-        objects share (thousands of grids, most with a handful of cases)."""
+        """The weighted mean of the components; remembered by the figures it reads, so objects
+        with the same figures (grids with few or no cases in a period) are scored once."""
         if self.scheme is None:
             return None
         key = tuple(
