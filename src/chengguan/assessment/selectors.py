@@ -145,7 +145,7 @@ def score_map(level: str, first: dt.date, last: dt.date, ids=None) -> dict[int, 
     rows = AssessmentRecord.objects.filter(status=RecordStatus.SUBMITTED, day__gte=first, day__lte=last)
     if ids is not None:
         key = "grid_id" if level == Level.GRID else f"{level}_id"
-        rows = rows.filter(**{f"{key}__in": ids if isinstance(ids, QuerySet) else list(ids)})
+        rows = rows.filter(**{f"{key}__in": ids})
     per_grid: dict[int, list[Decimal]] = defaultdict(list)
     place: dict[int, int] = {}
     key = "grid_id" if level == Level.GRID else f"{level}_id"

@@ -22,12 +22,26 @@ from chengguan.core.models import AuditedModel
 from .choices import CounterKind, Grade, ObjectType, Span, Transform
 
 
-class DailyCounter(models.Model):
-    day = models.DateField(_("日期"))
+class CounterRow(models.Model):
+    """A count of one counter of one evaluated object over some days (which days: the subclass)."""
+
     kind = models.CharField(_("对象类型"), max_length=12, choices=CounterKind.choices)
     object_id = models.IntegerField(_("对象编号"))
     counter = models.CharField(_("计数项"), max_length=32)
     n = models.IntegerField(_("数量"), default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.days_label()} {self.kind}:{self.object_id} {self.counter}={self.n}"
+
+    def days_label(self) -> str:
+        return str(self.day)
+
+
+class DailyCounter(CounterRow):
+    day = models.DateField(_("日期"))
 
     class Meta:
         verbose_name = _("日计数")
@@ -38,16 +52,9 @@ class DailyCounter(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.day} {self.kind}:{self.object_id} {self.counter}={self.n}"
 
-
-class DailyGauge(models.Model):
+class DailyGauge(CounterRow):
     day = models.DateField(_("日期"))
-    kind = models.CharField(_("对象类型"), max_length=12, choices=CounterKind.choices)
-    object_id = models.IntegerField(_("对象编号"))
-    counter = models.CharField(_("计数项"), max_length=32)
-    n = models.IntegerField(_("数量"), default=0)
 
     class Meta:
         verbose_name = _("日终状态")
@@ -55,9 +62,6 @@ class DailyGauge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "day", "object_id", "counter"], name="unique_daily_gauge")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.kind}:{self.object_id} {self.counter}={self.n}"
 
 
 class SettledDay(models.Model):
@@ -94,14 +98,10 @@ class Rollup(models.Model):
         return f"{self.span} {self.first_day}..{self.last_day}"
 
 
-class RollupCounter(models.Model):
+class RollupCounter(CounterRow):
     rollup = models.ForeignKey(
         Rollup, on_delete=models.CASCADE, related_name="counters", verbose_name=_("汇总块")
     )
-    kind = models.CharField(_("对象类型"), max_length=12, choices=CounterKind.choices)
-    object_id = models.IntegerField(_("对象编号"))
-    counter = models.CharField(_("计数项"), max_length=32)
-    n = models.IntegerField(_("数量"), default=0)
 
     class Meta:
         verbose_name = _("汇总计数")
@@ -112,8 +112,8 @@ class RollupCounter(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.rollup} {self.kind}:{self.object_id} {self.counter}={self.n}"
+    def days_label(self) -> str:
+        return str(self.rollup)
 
 
 class FoldCursor(models.Model):

@@ -162,11 +162,6 @@ def person_areas(person_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
 # --- reading the aggregates ------------------------------------------------------------------------------
 
 
-def _in_ids(ids):
-    """A filter value for `object_id__in`: an id query as it is, any other iterable as a list."""
-    return ids if isinstance(ids, QuerySet) else list(ids)
-
-
 def _id_set(ids) -> set[int]:
     return set(ids.values_list("pk", flat=True)) if isinstance(ids, QuerySet) else set(ids)
 
@@ -213,7 +208,7 @@ def read_counts(kind: str, period: Period, ids=None, *, covered=None) -> dict[in
     out: dict[int, Counter] = defaultdict(Counter)
     for qs in parts:
         if ids is not None:
-            qs = qs.filter(object_id__in=_in_ids(ids))
+            qs = qs.filter(object_id__in=ids)
         for pk, counter, n in (
             qs.values("object_id", "counter").annotate(n=Sum("n")).values_list("object_id", "counter", "n")
         ):
@@ -243,7 +238,7 @@ class GaugeReader:
         if self.settled:
             qs = DailyGauge.objects.filter(kind=kind, day=self.period.last)
             if ids is not None:
-                qs = qs.filter(object_id__in=_in_ids(ids))
+                qs = qs.filter(object_id__in=ids)
             out: dict[int, Counter] = defaultdict(Counter)
             for pk, counter, n in qs.values_list("object_id", "counter", "n"):
                 out[pk][counter] += n
