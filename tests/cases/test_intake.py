@@ -1,6 +1,8 @@
 """Intake: validation at the edge (a 4xx naming the problem, nothing half-written), duplicates
 offered, idempotent creation, stale versions and wrong states refused."""
 
+import copy
+import datetime as dt
 import io
 
 import pytest
@@ -114,6 +116,71 @@ def test_duplicates_are_offered_at_intake(city, people, inspector):
         content_type="application/json",
     )
     assert first.number not in [d["number"] for d in far.json()["possible_duplicates"]]
+
+
+def test_the_nearest_ten_within_the_radius_are_offered_nearest_first(city, people):
+    """A hot spot: more open reports of the class around the point than are offered. The ten
+    nearest inside the circle come back nearest first; one in the corner of the square around
+    the circle (inside the box, outside the radius) and one beyond the box do not."""
+    import math
+
+    from shapely import union_all
+    from shapely.geometry import shape
+
+    from chengguan.cases.selectors import duplicate_candidates
+    from chengguan.core import geo
+    from chengguan.grid.models import UnitGrid
+
+    street = union_all(
+        [shape(g) for g in UnitGrid.objects.filter(street=city.street_a).values_list("geometry", flat=True)]
+    )
+    centre = max(
+        (
+            shape(g).centroid
+            for g in UnitGrid.objects.filter(street=city.street_a).values_list("geometry", flat=True)
+        ),
+        key=lambda p: street.boundary.distance(p),
+    )
+    x, y = centre.x, centre.y
+    cls = minor()
+    assert cls.duplicate_radius_m == 50
+    east, north = geo.metres_to_degrees(1.0, y)
+    placed = {}
+    for i, metres in enumerate([36, 3, 33, 6, 30, 9, 27, 12, 24, 15, 21, 18]):
+        angle = i * 2 * math.pi / 12
+        at = (x + metres * math.cos(angle) * east, y + metres * math.sin(angle) * north)
+        placed[metres] = services.case_report(
+            people["inspector_a"],
+            services.CaseInput(
+                source="inspector", minor_class_id=cls.pk, description="垃圾", lon=at[0], lat=at[1]
+            ),
+        )[0]
+    for dx, dy in [(40, 40), (0, 60)]:  # 56.6 m in the box's corner; 60 m, outside the box
+        services.case_report(
+            people["inspector_a"],
+            services.CaseInput(
+                source="inspector",
+                minor_class_id=cls.pk,
+                description="垃圾",
+                lon=x + dx * east,
+                lat=y + dy * north,
+            ),
+        )
+    offered = duplicate_candidates(cls, x, y)
+    assert [c.pk for c, _ in offered] == [placed[m].pk for m in [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]]
+    assert [round(d) for _, d in offered] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    assert len(duplicate_candidates(cls, x, y, limit=20)) == 12
+
+    # Six hundred newer reports in the square's corner, outside the circle, do not hide them.
+    corner = Case.objects.filter(description="垃圾").order_by("-pk").first()  # the (0, 60) one
+    corner.lon, corner.lat = x + 40 * east, y + 40 * north
+    clones = []
+    for _ in range(600):
+        corner.pk, corner.number = None, None
+        corner.created_at += dt.timedelta(seconds=1)
+        clones.append(copy.copy(corner))
+    Case.objects.bulk_create(clones)
+    assert [c.pk for c, _ in duplicate_candidates(cls, x, y)][:3] == [placed[m].pk for m in (3, 6, 9)]
 
 
 def test_marking_a_duplicate_links_it_and_the_reporter_follows_the_original(city, people, client_for):
