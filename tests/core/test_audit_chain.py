@@ -175,3 +175,43 @@ def test_personal_data_enters_the_log_only_as_a_keyed_digest():
     logged = snapshot(case)
     assert logged["reporter_phone"].startswith("enc:") and "1391234" not in str(logged)
     assert logged["reporter_name"] != snapshot(Case(pk=1, reporter_name="李四"))["reporter_name"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["verify", "--skip-checks"], {"action": "verify", "skip_checks": True, "verbosity": 1}),
+        (["--skip-checks", "verify"], {"action": "verify", "skip_checks": True, "verbosity": 1}),
+        (["verify"], {"action": "verify", "skip_checks": False, "verbosity": 1, "traceback": False}),
+        (
+            ["seal", "-v", "0", "--traceback", "--no-color", "--skip-checks"],
+            {"action": "seal", "skip_checks": True, "verbosity": 0, "traceback": True, "no_color": True},
+        ),
+        (["-v", "2", "prune"], {"action": "prune", "verbosity": 2, "skip_checks": False}),
+        (
+            ["export", "--from", "2026-01-01", "--to", "2026-01-31", "--skip-checks", "--by", "auditor"],
+            {"action": "export", "skip_checks": True, "by": "auditor", "date_to": "2026-01-31"},
+        ),
+    ],
+)
+def test_django_standard_options_are_taken_after_the_subcommand_too(argv, expected):
+    """`chengguan audit verify --skip-checks` was refused ("unrecognized arguments"): argparse
+    hands what follows a subcommand to the subcommand's parser. Given before or after it, a
+    standard option now has its effect, and one not given keeps its default."""
+    from chengguan.core.management.commands.audit import Command
+
+    parser = Command().create_parser("chengguan", "audit")
+    options = vars(parser.parse_args(argv))
+    assert {k: options[k] for k in expected} == expected
+
+
+def test_the_command_runs_with_standard_options_after_the_subcommand():
+    write_some(2)
+    out = io.StringIO()
+    call_command(
+        "audit", "verify", "--skip-checks", "-v", "2", "--traceback", stdout=out, stderr=io.StringIO()
+    )
+    assert "audit log intact" in out.getvalue()
+    call_command("audit", "seal", "--skip-checks", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="unrecognized arguments: --bogus"):  # others still refused
+        call_command("audit", "verify", "--bogus", stdout=io.StringIO())

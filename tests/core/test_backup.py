@@ -1,9 +1,11 @@
 """`chengguan backup` / `chengguan restore`: a small city with cases, photos and a sealed audit log
 is backed up, restored into a new, migrated instance (another database and MEDIA_ROOT, through
-the command line in a subprocess) and backed up again: the two manifests are identical, the
-audit chain verifies and the personal data decrypts. A changed byte, a non-empty target or another
-code version is refused before anything is written; a restore that does not come out identical
-is rolled back whole.
+the command line in a subprocess) and backed up again: the two manifests are identical but for
+one audit row more, the restore's own record, appended after the restored ones; the audit chain
+verifies and the personal data decrypts. The backup is recorded too (an export), after the archive
+is complete. A changed byte, a non-empty target or another code version is refused before
+anything is written, not even an audit row; a restore that does not come out identical is rolled
+back whole.
 
 On PostgreSQL the new instance is a fresh database (`<test database>_restore`, dropped after);
 there the archive is also restored into SQLite (and so across databases)."""
@@ -35,7 +37,7 @@ from chengguan.cases.choices import CaseStatus
 from chengguan.cases.models import Case, CasePhoto
 from chengguan.cases.photos import ingest_photo
 from chengguan.core import audit, backup
-from chengguan.core.models import AuditLog, AuditSeal, WorkPeriod
+from chengguan.core.models import AuditAction, AuditLog, AuditSeal, WorkPeriod
 from chengguan.evaluation.models import SettledDay
 from chengguan.grid.models import UnitGrid
 from chengguan.org.models import Person
@@ -81,9 +83,10 @@ def object_values(spec: list[tuple[str, object]]) -> str:
     return json.dumps(out, sort_keys=True, ensure_ascii=False, default=repr)
 
 
-# Run in the new instance: a changed archive is refused, the good one restores, the audit chain
-# verifies, the rows read back as in the source, a backup of the new instance is made, and new
-# rows get new ids (PostgreSQL's sequences were reset).
+# Run in the new instance: a changed archive is refused and leaves the instance as it was (not
+# even an audit row), the good one restores, the audit chain verifies with the restore's record
+# after the restored rows, the rows read back as in the source, a backup of the new instance is
+# made, new rows get new ids (PostgreSQL's sequences were reset), and a seal over them all verifies.
 CHECK_SCRIPT = textwrap.dedent(
     """
     import datetime, json, sys
@@ -92,23 +95,33 @@ CHECK_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from django.core.management import call_command
     from django.core.management.base import CommandError
+    from django.utils import timezone
+    from chengguan.core import audit, backup
     from chengguan.core.models import AuditLog, WorkPeriod
     from tests.core.test_backup import object_values
     tampered, archive, out, spec = sys.argv[1:5]
     result = {{}}
+    empty = backup.comparable(backup.compute_manifest())
     try:
         call_command("restore", tampered)
         result["refused"] = None
     except CommandError as exc:
         result["refused"] = str(exc)
+    result["unchanged_after_refusal"] = backup.comparable(backup.compute_manifest()) == empty
+    result["audit_rows_after_refusal"] = AuditLog.objects.count()
     call_command("restore", archive)
     call_command("audit", "verify")
+    v = audit.verify()
+    result["verified"] = [v.ok, v.rows, v.seals, v.unsealed, v.problems]
     result["values"] = object_values(json.loads(spec))
     call_command("backup", out)
     last_audit = AuditLog.objects.order_by("-id").values_list("id", flat=True).first()
     last_period = WorkPeriod.objects.order_by("-id").values_list("id", flat=True).first()
     period = WorkPeriod.objects.create(start=datetime.time(19), end=datetime.time(20))
     result["ids"] = [last_period, period.pk, last_audit, AuditLog.objects.order_by("-id")[0].pk]
+    sealed = audit.seal(now=timezone.now() + datetime.timedelta(hours=1))
+    v = audit.verify()
+    result["sealed"] = [sealed.upto_id if sealed else None, v.ok, v.seals, v.unsealed, v.problems]
     print("RESULT " + json.dumps(result))
     """
 )
@@ -279,6 +292,40 @@ def instance(city, people, media) -> Instance:
     return Instance(reported, spec)
 
 
+def audit_rows(archive: Path) -> list[dict]:
+    """The archive's audit log, row by row in id order: column → value (JSON columns unwrapped)."""
+    with backup.open_archive(archive) as root:
+        columns = backup.read_manifest(root)["tables"]["core_auditlog"]["columns"]
+        lines = (root / "data" / "core_auditlog.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [dict(zip(columns, json.loads(line), strict=True)) for line in lines]
+    for row in rows:
+        row["changes"] = row["changes"][0]
+    return rows
+
+
+def without_audit_log(manifest: dict) -> tuple[dict, dict]:
+    """(what must be identical but the audit log, the audit log's columns, rows and checksum)."""
+    comparable = backup.comparable(manifest)
+    return comparable, comparable["tables"].pop("core_auditlog")
+
+
+def assert_restore_record(row: dict, manifest: dict, archive: Path, *, replace: bool) -> None:
+    """The audit row a successful restore appends: a bulk write naming the archive by its path and
+    its manifest's checksum, with the archive's counts and the flags it was given."""
+    assert row["action"] == AuditAction.BULK and row["model"] == "core.Backup"
+    assert row["object_id"] == manifest["checksum"] and row["object_repr"] == f"restore {archive}"
+    assert row["via"] == "cli:restore"
+    changes = row["changes"]
+    assert changes["path"] == str(archive) and changes["checksum"] == manifest["checksum"]
+    assert changes["rows"] == sum(t["rows"] for t in manifest["tables"].values())
+    assert changes["media_files"] == len(manifest["media"])
+    assert changes["replace"] is replace and changes["allow_other_key"] is False
+
+
+def audit_trail() -> tuple[int, int | None]:
+    return AuditLog.objects.count(), AuditLog.objects.order_by("-id").values_list("id", flat=True).first()
+
+
 def tamper(archive: Path, into: Path) -> Path:
     """A copy of a directory archive with one byte of one row changed."""
     shutil.copytree(archive, into)
@@ -295,15 +342,35 @@ def restore_and_compare(target: Target, archive: Path, instance: Instance, tmp_p
     again = tmp_path / "again.tar"
     result = target.run_checks(tamper(folder, tmp_path / "tampered"), archive, again, instance.spec)
 
-    # a changed byte is refused with a clear message, and nothing is written: the restore of the
-    # good archive that follows is accepted only by an empty instance
+    # a changed byte is refused with a clear message, and nothing is written, not even an audit
+    # row: the instance is as it was (and the restore of the good archive that follows is
+    # accepted only by an empty instance)
     assert "archive verification failed, nothing written" in result["refused"]
     assert "data/cases_case.jsonl" in result["refused"]
-    # identical counts and checksums, and identical values as the models read them (the
-    # personal data decrypts: same DATA_KEY)
+    assert result["unchanged_after_refusal"] is True and result["audit_rows_after_refusal"] == 0
+    # identical counts and checksums but the audit log's, and identical values as the models
+    # read them (the personal data decrypts: same DATA_KEY)
     restored = backup.verify(again)
-    assert backup.differences(manifest, restored) == []
-    assert backup.comparable(restored) == backup.comparable(manifest)
+    expected, archived_log = without_audit_log(manifest)
+    actual, restored_log = without_audit_log(restored)
+    assert actual == expected
+    assert restored_log["columns"] == archived_log["columns"]
+    assert restored_log["rows"] == archived_log["rows"] + 1
+    assert [p for p in backup.differences(manifest, restored) if "core_auditlog" not in p] == []
+    # the audit log: the archive's rows exactly, then one more, the restore's own record
+    archived_rows, restored_rows = audit_rows(archive), audit_rows(again)
+    assert restored_rows[:-1] == archived_rows
+    assert restored_rows[-1]["id"] > archived_rows[-1]["id"]
+    assert_restore_record(restored_rows[-1], manifest, archive, replace=False)
+    # … and the chain verifies with it: right after the restore (the record unsealed, the
+    # archive's seals intact), and once a seal covers it too
+    ok, rows, seals, unsealed, problems = result["verified"]
+    assert ok and not problems, problems
+    assert rows == len(archived_rows) + 1 and seals == manifest["tables"]["core_auditseal"]["rows"]
+    assert unsealed >= 1
+    sealed_upto, ok, seals_after, unsealed, problems = result["sealed"]
+    assert ok and not problems, problems
+    assert sealed_upto is not None and seals_after == seals + 1 and unsealed == 0
     assert result["values"] == object_values(instance.spec)
     assert REPORTER[0] in result["values"] and REPORTER[1] in result["values"]
     files = sorted(p.relative_to(target.media).as_posix() for p in target.media.rglob("*") if p.is_file())
@@ -320,14 +387,30 @@ def restore_and_compare(target: Target, archive: Path, instance: Instance, tmp_p
 def test_restore_into_a_new_instance_is_identical(instance, targets, tmp_path):
     archive = tmp_path / "city.tar.gz"
     out, err = io.StringIO(), io.StringIO()
+    logged, last_logged = audit_trail()
     call_command("backup", str(archive), stdout=out, stderr=err)
     manifest = backup.verify(archive)
+
+    # the backup is recorded, once, as an export of the archive, after it was complete: the
+    # archive holds the audit log as it was before, its last row the one before the record
+    assert AuditLog.objects.count() == logged + 1
+    (record,) = AuditLog.objects.filter(id__gt=last_logged)
+    assert record.action == AuditAction.EXPORT and record.model == "core.Backup"
+    assert record.object_id == manifest["checksum"] and record.object_repr == f"backup {archive}"
+    assert record.via == "cli:backup"
+    assert record.changes["path"] == str(archive) and record.changes["checksum"] == manifest["checksum"]
+    assert record.changes["rows"] == sum(t["rows"] for t in manifest["tables"].values())
+    assert record.changes["media_files"] == len(manifest["media"]) > 0
+    archived_log = audit_rows(archive)
+    assert len(archived_log) == manifest["tables"]["core_auditlog"]["rows"] == logged > 0
+    assert archived_log[-1]["id"] == last_logged < record.pk
+    assert not [r for r in archived_log if r["model"] == "core.Backup"]
+    assert audit.verify().ok
 
     # what is in it
     tables = manifest["tables"]
     assert tables["cases_case"]["rows"] == Case.objects.count() >= 3
     assert tables["cases_casephoto"]["rows"] == CasePhoto.objects.count() >= 2
-    assert tables["core_auditlog"]["rows"] == AuditLog.objects.count() > 0
     assert tables["core_auditseal"]["rows"] == AuditSeal.objects.count() >= 1
     assert tables["org_person"]["rows"] == Person.objects.count()
     assert {"chengguan_cache", "django_session", "org_usersession"} <= set(manifest["excluded_tables"])
@@ -363,7 +446,9 @@ def test_postgresql_archive_restores_into_sqlite(instance, sqlite_targets, tmp_p
 def test_changed_media_or_data_refused_before_anything_is_written(instance, media, tmp_path):
     archive = tmp_path / "city"
     call_command("backup", str(archive), stdout=io.StringIO(), stderr=io.StringIO())
+    trail = audit_trail()
     call_command("backup", str(archive), "--verify", stdout=io.StringIO())  # intact
+    assert audit_trail() == trail  # a verification only reads the archive: no audit row
 
     photo = CasePhoto.objects.filter(case=instance.case).first()
     stored = archive / "media" / photo.image
@@ -379,6 +464,7 @@ def test_changed_media_or_data_refused_before_anything_is_written(instance, medi
         call_command("restore", str(archive), "--replace", stdout=io.StringIO())
     assert f"media/{photo.image}" in str(refused.value) and "nothing written" in str(refused.value)
     assert Case.objects.count() == cases
+    assert audit_trail() == trail  # a refused restore records nothing either
     stored.write_bytes(original)
 
     # a row changed, and the manifest changed to match it: the manifest's own checksum fails
@@ -388,6 +474,7 @@ def test_changed_media_or_data_refused_before_anything_is_written(instance, medi
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(CommandError, match="manifest's checksum does not match"):
         call_command("restore", str(archive), "--replace", stdout=io.StringIO())
+    assert audit_trail() == trail
     # a file slipped into the archive
     manifest["tables"]["cases_case"]["rows"] -= 1
     manifest_path.write_text(json.dumps(manifest))
@@ -399,9 +486,11 @@ def test_changed_media_or_data_refused_before_anything_is_written(instance, medi
 def test_non_empty_target_and_other_code_version_refused(instance, tmp_path):
     archive = tmp_path / "city.tar"
     call_command("backup", str(archive), stdout=io.StringIO(), stderr=io.StringIO())
+    trail = audit_trail()
     with pytest.raises(CommandError) as refused:
         call_command("restore", str(archive), stdout=io.StringIO())
     assert "not empty, nothing written" in str(refused.value) and "cases_case" in str(refused.value)
+    assert audit_trail() == trail  # refused: not even an audit row
 
     # an archive of another code version (its manifest rewritten consistently)
     folder = tmp_path / "other-version"
@@ -410,8 +499,10 @@ def test_non_empty_target_and_other_code_version_refused(instance, tmp_path):
     manifest["migrations"]["cases"] = ["0099_future"]
     manifest["checksum"] = backup.manifest_checksum(manifest)
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    trail = audit_trail()  # (the backup just made recorded itself)
     with pytest.raises(CommandError, match="migration state does not match this code"):
         call_command("restore", str(folder), "--replace", stdout=io.StringIO())
+    assert audit_trail() == trail
     # … or made under another DATA_KEY
     manifest["migrations"] = backup.code_migration_state()
     manifest["data_key_check"] = "0" * 16
@@ -419,12 +510,14 @@ def test_non_empty_target_and_other_code_version_refused(instance, tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CommandError, match="another DATA_KEY"):
         call_command("restore", str(folder), "--replace", stdout=io.StringIO())
+    assert audit_trail() == trail
 
 
 def test_a_restore_that_does_not_come_out_identical_is_rolled_back(instance, media, tmp_path, monkeypatch):
     archive = tmp_path / "city"
     call_command("backup", str(archive), stdout=io.StringIO(), stderr=io.StringIO())
-    archived = backup.comparable(backup.verify(archive))
+    manifest = backup.verify(archive)
+    archived = backup.comparable(manifest)
     later = WorkPeriod.objects.create(start=dt.time(18), end=dt.time(19))  # a change after the backup
     shutil.rmtree(media)  # the restore brings the files back, then must take them away again
     before = backup.comparable(backup.compute_manifest())
@@ -441,14 +534,50 @@ def test_a_restore_that_does_not_come_out_identical_is_rolled_back(instance, med
         call_command("restore", str(archive), "--replace", stdout=io.StringIO())
     assert "table cases_case" in str(refused.value)
     monkeypatch.setattr(backup, "compute_manifest", real)
-    assert backup.comparable(backup.compute_manifest()) == before  # the database as it was, no file
+    # the database as it was (its audit log too: no record of the restore), no file
+    assert backup.comparable(backup.compute_manifest()) == before
     assert WorkPeriod.objects.filter(pk=later.pk).exists()
 
-    # the same restore, unchanged, replaces the instance by the archive's contents
+    # the same restore, unchanged, replaces the instance by the archive's contents, and records
+    # itself after the archive's audit rows
     call_command("restore", str(archive), "--replace", stdout=io.StringIO())
-    assert backup.comparable(backup.compute_manifest()) == archived
+    expected, archived_log = without_audit_log(manifest)
+    actual, restored_log = without_audit_log(backup.compute_manifest())
+    assert actual == expected and restored_log["rows"] == archived_log["rows"] + 1
     assert not WorkPeriod.objects.filter(pk=later.pk).exists()
+    *restored_rows, record = AuditLog.objects.order_by("id").values()
+    assert [r["id"] for r in restored_rows] == [r["id"] for r in audit_rows(archive)]
+    assert_restore_record(record, manifest, archive, replace=True)
     assert audit.verify().ok
+
+
+def test_a_backup_that_fails_records_nothing_and_an_unrecorded_one_is_not_kept(
+    instance, tmp_path, monkeypatch
+):
+    folder = tmp_path / "archives"
+    folder.mkdir()
+    trail = audit_trail()
+    with pytest.raises(CommandError, match="already exists"):  # refused before it starts
+        call_command("backup", str(folder), stdout=io.StringIO(), stderr=io.StringIO())
+
+    def broken(manifest):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:  # fails while the archive is written
+        patch.setattr(backup, "_manifest_bytes", broken)
+        with pytest.raises(OSError, match="disk full"):
+            call_command("backup", str(folder / "city.tar"), stdout=io.StringIO(), stderr=io.StringIO())
+    assert audit_trail() == trail and list(folder.iterdir()) == []
+
+    def unwritable(*args, **kwargs):
+        raise PermissionError("INSERT denied on core_auditlog")
+
+    with monkeypatch.context() as patch:  # complete, but its record cannot be written
+        patch.setattr(audit, "write", unwritable)
+        with pytest.raises(CommandError, match="the archive was removed") as refused:
+            call_command("backup", str(folder / "city"), stdout=io.StringIO(), stderr=io.StringIO())
+    assert "INSERT denied" in str(refused.value)
+    assert audit_trail() == trail and list(folder.iterdir()) == []
 
 
 def test_rows_read_in_another_order_are_sorted_into_the_same_lines(city, db, monkeypatch):

@@ -35,18 +35,26 @@ in again. The audit log and its seals are in, so `chengguan audit verify` passes
 
 **Backup** reads everything in one snapshot (PostgreSQL: a REPEATABLE READ, READ ONLY
 transaction; SQLite: one read transaction, which WAL keeps consistent while others write) and
-copies the media files while the snapshot is held.
+copies the media files while the snapshot is held. A backup is an export of all the personal data:
+once the archive is complete, one audit row records it (`export`, object type `core.Backup`, the
+object id the manifest's checksum, the archive's path, rows and media files); so the archive does
+not hold its own record, and a backup that fails records nothing (an archive whose record cannot
+be written is removed).
 
 **Restore** (into a migrated, empty instance) checks before it writes anything: the manifest's
 own checksum, every data and media file's size and checksum against the manifest (and no file
 more), the migration state against the code and the target database, the key check, and that
 the target holds nothing but what `migrate` writes (content types, permissions, the role list)
 and no media file. It then, in one transaction, empties the tables, loads every row (with SQL,
-bypassing model code and signals: no audit row is added, the ciphertext is not re-encrypted),
-checks the foreign keys, resets PostgreSQL's sequences, copies the media files, recomputes the
-manifest from the restored database and files and compares it with the archive's: identical
-counts and checksums, or everything is rolled back (the database by the transaction, the media
-files it wrote are removed).
+bypassing model code and signals: the loaded rows add no audit row, the ciphertext is not
+re-encrypted), checks the foreign keys, resets PostgreSQL's sequences, copies the media files,
+recomputes the manifest from the restored database and files and compares it with the archive's:
+identical counts and checksums, or everything is rolled back (the database by the transaction, the
+media files it wrote are removed). Only then, in the same transaction, one audit row records the
+restore itself (`bulk`, object type `core.Backup`, the object id the archive's checksum, its path,
+rows, `replace` and `allow_other_key`): appended after the restored rows (their ids come first, the
+sequences having been reset), so the restored chain still verifies, and the restore and its record
+are written together or not at all. A refused restore writes nothing, not even a record.
 """
 
 from __future__ import annotations
@@ -105,6 +113,8 @@ NOTE = (
     "Encrypted columns are stored as ciphertext; DATA_KEY is not in this archive. "
     "Restore with the same DATA_KEY (and SECRET_KEY if DATA_KEY is unset)."
 )
+# The object type of the audit rows that record a backup (an export) and a restore (a bulk write).
+AUDIT_MODEL = "core.Backup"
 
 _SAFE_TABLE = re.compile(r"^[A-Za-z0-9_]+$")
 _SAFE_PART = re.compile(r"^[^/\\\x00]+$")
@@ -699,12 +709,52 @@ def backup(path: Path | str, using: str = DEFAULT_DB_ALIAS, media: Path | None =
         os.replace(partial, path)
     except BaseException:
         writer.close()
-        if partial.is_dir():
-            shutil.rmtree(partial, ignore_errors=True)
-        else:
-            partial.unlink(missing_ok=True)
+        _remove(partial)
+        raise
+    # Recorded once the archive is complete (it does not hold its own record); an archive whose
+    # record cannot be written is not left behind: no export goes unrecorded.
+    try:
+        _record("backup", path, manifest)
+    except Exception as exc:
+        _remove(path)
+        raise BackupError(
+            "无法写入审计记录，备份已删除 · the audit record of the backup could not be written, "
+            f"the archive was removed: {exc}"
+        ) from exc
+    except BaseException:
+        _remove(path)
         raise
     return manifest
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _record(verb: str, path: Path, manifest: dict, **details: Any):
+    """The audit row of a backup (an export of everything) or a restore (a bulk write) of `path`:
+    the object id is the manifest's checksum (so a restore names the backup it came from), the
+    changes its counts and the flags given. Written where every audit row goes (the default
+    database)."""
+    from . import audit
+    from .models import AuditAction
+
+    action = AuditAction.EXPORT if verb == "backup" else AuditAction.BULK
+    where = str(Path(os.path.abspath(path)))
+    changes = {
+        "path": where,
+        "checksum": manifest["checksum"],
+        "created_at": manifest.get("created_at"),
+        "database": manifest.get("database"),
+        "tables": len(manifest["tables"]),
+        "rows": sum(t["rows"] for t in manifest["tables"].values()),
+        "media_files": len(manifest["media"]),
+        **details,
+    }
+    return audit.write(action, AUDIT_MODEL, manifest["checksum"], f"{verb} {where}", changes)
 
 
 # --- reading and verifying an archive ----------------------------------------------------------------
@@ -1015,6 +1065,15 @@ def restore(
                         "everything was rolled back:",
                         problems,
                     )
+                # The restore's own record, once the comparison has seen exactly the archive, in
+                # its transaction: appended after the restored rows (sequences reset above).
+                _record(
+                    "restore",
+                    Path(path),
+                    manifest,
+                    replace=replace,
+                    allow_other_key=allow_other_key,
+                )
         except BaseException:
             changes.rollback()
             raise

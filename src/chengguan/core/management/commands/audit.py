@@ -3,6 +3,8 @@ and its export for auditors."""
 
 from __future__ import annotations
 
+import argparse
+import copy
 import csv
 import datetime as dt
 
@@ -13,21 +15,47 @@ from chengguan.core import audit, context
 from chengguan.core.models import AuditAction, AuditLog
 
 
+def standard_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Django's standard options of a command's parser (--skip-checks, -v, --traceback,
+    --no-color…) as a parent for its subcommands' parsers.
+
+    argparse hands everything after a subcommand to that subcommand's parser, which knew none of
+    them: `audit verify --skip-checks` was refused. Each copy has no default (SUPPRESS), so an
+    option given before the subcommand keeps its value and one not given keeps the main parser's
+    default."""
+    common = argparse.ArgumentParser(add_help=False)
+    for action in parser._actions:  # the options BaseCommand.create_parser added before us
+        if action.option_strings and not isinstance(action, argparse._HelpAction):
+            clone = copy.copy(action)
+            clone.default = argparse.SUPPRESS
+            common._add_action(clone)
+    return common
+
+
 class Command(BaseCommand):
     help = "审计日志：校验、封存、清理、导出 · the audit log: verify, seal, prune, export"
 
     def add_arguments(self, parser):
+        common = [standard_options(parser)]
         actions = parser.add_subparsers(dest="action", required=True)
         actions.add_parser(
-            "verify", help="重算摘要与哈希链并核对封存 · recompute digests and the chain, check seals"
+            "verify",
+            parents=common,
+            help="重算摘要与哈希链并核对封存 · recompute digests and the chain, check seals",
         )
         actions.add_parser(
-            "seal", help="封存已写入的记录 · seal the rows written so far (older than the lag)"
+            "seal",
+            parents=common,
+            help="封存已写入的记录 · seal the rows written so far (older than the lag)",
         )
         actions.add_parser(
-            "prune", help="按保留期删除已封存的旧记录 · delete sealed ranges past the retention"
+            "prune",
+            parents=common,
+            help="按保留期删除已封存的旧记录 · delete sealed ranges past the retention",
         )
-        export = actions.add_parser("export", help="导出审计记录（CSV）· export rows as CSV for auditors")
+        export = actions.add_parser(
+            "export", parents=common, help="导出审计记录（CSV）· export rows as CSV for auditors"
+        )
         export.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
         export.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD (inclusive)")
         export.add_argument("--by", default="", help="导出人账号 · who exports (recorded in the log)")

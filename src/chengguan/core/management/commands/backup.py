@@ -1,11 +1,12 @@
 """`chengguan backup PATH` writes an archive of the database and the media files;
-`chengguan backup --verify PATH` checks one without restoring it. See chengguan.core.backup."""
+`chengguan backup --verify PATH` checks one without restoring it. A backup is recorded in the
+audit log (an export), a verification is not. See chengguan.core.backup."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chengguan.core import backup
+from chengguan.core import backup, context
 
 
 def summary(manifest: dict) -> str:
@@ -53,7 +54,8 @@ class Command(BaseCommand):
                 manifest = backup.verify(path)
                 self.stdout.write(f"备份完整 · archive intact: {summary(manifest)}")
                 return
-            manifest = backup.backup(path, using=database)
+            with context.acting(context.ActorContext(via="cli:backup")):  # for its audit row
+                manifest = backup.backup(path, using=database)
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"已备份 · backed up to {path}: {summary(manifest)}")

@@ -1,11 +1,12 @@
 """`chengguan restore PATH`: restore an archive made by `chengguan backup` into a migrated, empty
-instance, all or nothing. See chengguan.core.backup."""
+instance, all or nothing; a successful restore is recorded in the audit log (a refused one writes
+nothing). See chengguan.core.backup."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chengguan.core import backup
+from chengguan.core import backup, context
 
 from .backup import summary
 
@@ -29,7 +30,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, replace=False, allow_other_key=False, database="default", **options):
         try:
-            manifest = backup.restore(path, using=database, replace=replace, allow_other_key=allow_other_key)
+            with context.acting(context.ActorContext(via="cli:restore")):  # for its audit row
+                manifest = backup.restore(
+                    path, using=database, replace=replace, allow_other_key=allow_other_key
+                )
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
