@@ -3,8 +3,6 @@ and its export for auditors."""
 
 from __future__ import annotations
 
-import argparse
-import copy
 import csv
 import datetime as dt
 
@@ -12,24 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chengguan.core import audit, context
+from chengguan.core.management.subcommands import standard_options
 from chengguan.core.models import AuditAction, AuditLog
-
-
-def standard_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Django's standard options of a command's parser (--skip-checks, -v, --traceback,
-    --no-color…) as a parent for its subcommands' parsers.
-
-    argparse hands everything after a subcommand to that subcommand's parser, which knew none of
-    them: `audit verify --skip-checks` was refused. Each copy has no default (SUPPRESS), so an
-    option given before the subcommand keeps its value and one not given keeps the main parser's
-    default."""
-    common = argparse.ArgumentParser(add_help=False)
-    for action in parser._actions:  # the options BaseCommand.create_parser added before us
-        if action.option_strings and not isinstance(action, argparse._HelpAction):
-            clone = copy.copy(action)
-            clone.default = argparse.SUPPRESS
-            common._add_action(clone)
-    return common
 
 
 class Command(BaseCommand):
