@@ -242,17 +242,10 @@ def case_overview(first: dt.date, last: dt.date) -> list[tuple[int, str, int]]:
         return cur.fetchall()
 
 
-def gauge_sql(d: dict = PG, t: dict = TABLES) -> str:
-    """(day, kind, object_id, counter, n): open and overdue at the end of each day
-    %(first)s..%(last)s (the instant T = the next local midnight).
-
-    Linear in the stages: each stage (and co-handler task) is given only the days it was open and
-    overdue at midnight, as one series of day numbers (i = day - first). For the day d, T is the
-    midnight after d, and with L(x) the local date of x: x < T  <=>  L(x) <= d, and x >= T  <=>
-    L(x) - 1 >= d. So a stage is open and past its final deadline at the end of the days
-    max(L(started), L(deadline)) .. L(ended) - 1, and one that was extended later (approved at x)
-    was past its earlier deadline at T only on days up to min(L(deadline), L(x)) - 1."""
-    prefix = PREFIX.format(col="op.status")
+def _gauge_ctes(d: dict, t: dict) -> str:
+    """The common part of gauge_sql and overdue_cases_sql, ending with a comma: the stage-days
+    open and overdue at a midnight (`o`: stage, case, status, department, day) and the co-handler
+    task-days (`co_days`)."""
 
     def ld(col: str) -> str:  # the local date of a timestamptz
         return f"CAST({col} AT TIME ZONE %(tz)s AS date)"
@@ -318,6 +311,23 @@ co_days AS (
   FROM co CROSS JOIN r CROSS JOIN LATERAL {co_days} AS gs(i)
   WHERE co.ended IS NULL OR co.ended > co.deadline
 ),
+"""
+
+
+def gauge_sql(d: dict = PG, t: dict = TABLES) -> str:
+    """(day, kind, object_id, counter, n): open and overdue at the end of each day
+    %(first)s..%(last)s (the instant T = the next local midnight).
+
+    Linear in the stages: each stage (and co-handler task) is given only the days it was open and
+    overdue at midnight, as one series of day numbers (i = day - first). For the day d, T is the
+    midnight after d, and with L(x) the local date of x: x < T  <=>  L(x) <= d, and x >= T  <=>
+    L(x) - 1 >= d. So a stage is open and past its final deadline at the end of the days
+    max(L(started), L(deadline)) .. L(ended) - 1, and one that was extended later (approved at x)
+    was past its earlier deadline at T only on days up to min(L(deadline), L(x)) - 1."""
+    prefix = PREFIX.format(col="op.status")
+    return (
+        _gauge_ctes(d, t)
+        + f"""
 oc AS (
   SELECT o.day, o.status, c.grid_id, c.community_id, c.street_id, c.district_id
   FROM o JOIN {t["case"]} c ON c.id = o.case_id
@@ -338,6 +348,29 @@ rows AS (
 SELECT day, kind, pk, counter, count(*) AS n FROM rows WHERE pk IS NOT NULL AND pk <> 0
 GROUP BY day, kind, pk, counter
 """
+    )
+
+
+def overdue_cases_sql(d: dict = PG, t: dict = TABLES) -> str:
+    """(case_id): the cases open and overdue after registration at the end of %(last)s — those
+    gauge_sql counts in a district's `oo_case` that day — for a snapshot's per-case overview."""
+    return (
+        _gauge_ctes(d, t)
+        + f"""
+oo AS (
+  SELECT DISTINCT o.case_id FROM o CROSS JOIN r WHERE o.day = r.last AND o.status IN {AFTER_REG}
+)
+SELECT oo.case_id FROM oo JOIN {t["case"]} c ON c.id = oo.case_id WHERE coalesce(c.district_id, 0) <> 0
+"""
+    )
+
+
+def overdue_cases(day: dt.date) -> set[int]:
+    """overdue_cases_sql at the end of `day` (PostgreSQL)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL jit = off")
+        cur.execute(overdue_cases_sql(), params(day, day))
+        return {case_id for (case_id,) in cur.fetchall()}
 
 
 def params(first: dt.date, last: dt.date) -> dict:

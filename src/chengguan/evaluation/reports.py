@@ -184,7 +184,8 @@ FACT_CHUNK = 5000  # case ids per query when reading the cases' source and kind
 def _overview_counts(cases, period: Period, now: dt.datetime | None, *, every_case: bool = False):
     """Per case of `cases` (a queryset): the 受理, 立案, 结案, 按期结案 it counts in the period and
     whether it is open and overdue after registration at the period's end; and its (source, kind).
-    `every_case` (a snapshot: all cases) counts set-based in SQL on PostgreSQL (rebuild.py)."""
+    `every_case` (a snapshot: all cases) counts set-based in SQL on PostgreSQL (rebuild.py), the
+    overdue ones too when the period is over."""
     per_case: dict[int, Counter] = {}
     if every_case and rebuild.supported():
         for case_id, counter, n in rebuild.case_overview(period.first, period.last):
@@ -199,11 +200,14 @@ def _overview_counts(cases, period: Period, now: dt.datetime | None, *, every_ca
             ):
                 per_case.setdefault(case_id, Counter())[counter] += 1
     at = selectors.gauge_instant(period, now)
-    overdue = {
-        case_id
-        for kind, _obj, counter, case_id in counters.gauge_rows(at)
-        if kind == CounterKind.DISTRICT and counter == "oo_case"
-    }
+    if every_case and rebuild.supported() and at == counters.day_end(period.last):
+        overdue = rebuild.overdue_cases(period.last)
+    else:
+        overdue = {
+            case_id
+            for kind, _obj, counter, case_id in counters.gauge_rows(at)
+            if kind == CounterKind.DISTRICT and counter == "oo_case"
+        }
     if overdue and not every_case:
         overdue = set(cases.filter(pk__in=overdue).values_list("pk", flat=True))
     for case_id in overdue:
