@@ -51,6 +51,9 @@ class DailyCounter(CounterRow):
                 fields=["kind", "day", "object_id", "counter"], name="unique_daily_counter"
             )
         ]
+        # A few objects over a run of days (one object's page, the people of a role, a person's
+        # area) read their own rows, not every object's rows of those days.
+        indexes = [models.Index(fields=["kind", "object_id", "day"], name="daily_counter_by_object")]
 
 
 class DailyGauge(CounterRow):
@@ -99,8 +102,9 @@ class Rollup(models.Model):
 
 
 class RollupCounter(CounterRow):
+    # indexed as the leading column of unique_rollup_counter
     rollup = models.ForeignKey(
-        Rollup, on_delete=models.CASCADE, related_name="counters", verbose_name=_("汇总块")
+        Rollup, on_delete=models.CASCADE, related_name="counters", verbose_name=_("汇总块"), db_index=False
     )
 
     class Meta:
