@@ -183,6 +183,18 @@ def test_the_nearest_ten_within_the_radius_are_offered_nearest_first(city, peopl
     assert [c.pk for c, _ in duplicate_candidates(cls, x, y)][:3] == [placed[m].pk for m in (3, 6, 9)]
 
 
+def test_a_class_with_a_radius_of_0_offers_no_duplicates(city, people, inspector):
+    first = make_case(city, people)
+    cls = minor()
+    cls.duplicate_radius_m = 0
+    cls.save()
+    r = inspector.post(
+        "/api/v1/cases/", body(city, lon=first.lon, lat=first.lat), content_type="application/json"
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["possible_duplicates"] == []
+
+
 def test_marking_a_duplicate_links_it_and_the_reporter_follows_the_original(city, people, client_for):
     from chengguan.cases.selectors import public_view
 

@@ -121,15 +121,17 @@ def duplicate_candidates(
     minor_class, lon: float, lat: float, *, crs: str = geo.WGS84, exclude_id=None, at=None, limit: int = 10
 ) -> list[tuple[Case, float]]:
     """Open cases of the same class within the class's radius reported in the last 7 days,
-    nearest first (offered at intake; the operator decides).
+    nearest first (offered at intake; the operator decides); none for a class whose radius is 0.
 
     The database ranks the cases in the square around the circle by their distance scaled to the
     radius (the circle is 1; degrees of longitude and latitude each scaled by their length in metres
     here) and returns only the nearest `limit`, those inside the circle first: a hot spot reported
     hundreds of times a week sends the application as few rows as a quiet street. Their distance
     in metres is then worked out exactly, and those beyond the radius dropped."""
-    x, y = geo.to_wgs84(lon, lat, crs)
     radius = minor_class.duplicate_radius_m
+    if radius <= 0:  # the class is set to offer none
+        return []
+    x, y = geo.to_wgs84(lon, lat, crs)
     dlon, dlat = geo.metres_to_degrees(radius, y)
     since = (at or clock.now()) - DUPLICATE_WINDOW
     candidates = (
