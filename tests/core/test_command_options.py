@@ -2,7 +2,7 @@
 (--skip-checks, -v…) after its subcommands too, at every level, and still refuses unknown ones.
 
 argparse hands everything after a subcommand to the subcommand's own parser: without
-`chengguan.core.management.subcommands.standard_options` as its parent,
+the standard options as its parent (`chengguan.core.management.subcommands.subcommands`),
 `chengguan sessions clear --skip-checks` was refused while `chengguan sessions --skip-checks clear`
 worked. The commands are found through Django's `get_commands()`, so a command added later is
 covered without touching this file (unless its subcommands need arguments: see SAMPLE_ARGS)."""

@@ -8,18 +8,15 @@ from django.utils.translation import gettext as _
 from chengguan.assessment import services
 from chengguan.core import context
 from chengguan.core.errors import ServiceError
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 
 
 class Command(BaseCommand):
     help = _("网格化检查考核：载入考核清单和权重 · grid assessment: load the checklists and weights")
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{config}")
-        config = actions.add_parser(
-            "config", parents=common, help=_("载入考核清单和权重 · load checklists and weights")
-        )
+        actions = subcommands(parser, dest="action", required=True, metavar="{config}")
+        config = actions.add_parser("config", help=_("载入考核清单和权重 · load checklists and weights"))
         config.add_argument("file", nargs="?", default=str(services.DEFAULT_CONFIG))
 
     def handle(self, *args, action, **options):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from chengguan.catalog import services
 from chengguan.core import context
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 
 
 def _failure(title: str, error: services.CatalogError) -> CommandError:
@@ -22,12 +22,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{load,validate}")
+        actions = subcommands(parser, dest="action", required=True, metavar="{load,validate}")
         default = str(services.DEFAULT_FIXTURE)
         load = actions.add_parser(
             "load",
-            parents=common,
             help=_("校验并载入目录（同一目录编码再次载入时原地更新） · validate and load a catalogue"),
         )
         load.add_argument(
@@ -36,9 +34,7 @@ class Command(BaseCommand):
         load.add_argument(
             "--activate", action="store_true", help=_("载入后设为当前目录 · make it the active catalogue")
         )
-        validate = actions.add_parser(
-            "validate", parents=common, help=_("只校验，不写入 · validate only, write nothing")
-        )
+        validate = actions.add_parser("validate", help=_("只校验，不写入 · validate only, write nothing"))
         validate.add_argument(
             "file", nargs="?", default=default, help=_("目录文件，默认为随附的 CJ/T 214-2007 目录")
         )

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chengguan.core import audit, context
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 from chengguan.core.models import AuditAction, AuditLog
 
 
@@ -18,26 +18,20 @@ class Command(BaseCommand):
     help = "审计日志：校验、封存、清理、导出 · the audit log: verify, seal, prune, export"
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        actions = parser.add_subparsers(dest="action", required=True)
+        actions = subcommands(parser, dest="action", required=True)
         actions.add_parser(
             "verify",
-            parents=common,
             help="重算摘要与哈希链并核对封存 · recompute digests and the chain, check seals",
         )
         actions.add_parser(
             "seal",
-            parents=common,
             help="封存已写入的记录 · seal the rows written so far (older than the lag)",
         )
         actions.add_parser(
             "prune",
-            parents=common,
             help="按保留期删除已封存的旧记录 · delete sealed ranges past the retention",
         )
-        export = actions.add_parser(
-            "export", parents=common, help="导出审计记录（CSV）· export rows as CSV for auditors"
-        )
+        export = actions.add_parser("export", help="导出审计记录（CSV）· export rows as CSV for auditors")
         export.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
         export.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD (inclusive)")
         export.add_argument("--by", default="", help="导出人账号 · who exports (recorded in the log)")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from chengguan.core import context
 from chengguan.core.errors import ServiceError
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 from chengguan.evaluation import services
 from chengguan.evaluation.periods import parse_period
 from chengguan.org.models import Person
@@ -20,24 +20,20 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{config,fold,settle,publish,recompute}"
+        actions = subcommands(
+            parser, dest="action", required=True, metavar="{config,fold,settle,publish,recompute}"
         )
         config = actions.add_parser(
             "config",
-            parents=common,
             help=_("载入评分配置（权重、分档、等级） · load the scoring configuration"),
         )
         config.add_argument("file", nargs="?", default=str(services.DEFAULT_CONFIG))
-        actions.add_parser("fold", parents=common, help=_("汇总新的案件事件 · fold new case events"))
-        actions.add_parser("settle", parents=common, help=_("结算已结束的日期 · settle finished days"))
-        publish = actions.add_parser(
-            "publish", parents=common, help=_("发布已结束的期间 · publish a finished period")
-        )
+        actions.add_parser("fold", help=_("汇总新的案件事件 · fold new case events"))
+        actions.add_parser("settle", help=_("结算已结束的日期 · settle finished days"))
+        publish = actions.add_parser("publish", help=_("发布已结束的期间 · publish a finished period"))
         publish.add_argument("period")
         recompute = actions.add_parser(
-            "recompute", parents=common, help=_("重新计算已发布的期间 · recompute a published period")
+            "recompute", help=_("重新计算已发布的期间 · recompute a published period")
         )
         recompute.add_argument("period")
         recompute.add_argument("--reason", required=True)

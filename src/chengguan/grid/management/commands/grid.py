@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from chengguan.core import context, geo
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 from chengguan.org.choices import RegionLevel
 
 from ... import selectors, services
@@ -22,19 +22,14 @@ class Command(BaseCommand):
     help = "Unit grids and boundaries: import, generate, export, locate. 单元网格：导入、生成、导出、定位。"
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        sub = parser.add_subparsers(dest="action", required=True)
-        p = sub.add_parser(
-            "import", parents=common, help="import district/street/community boundaries from GeoJSON"
-        )
+        sub = subcommands(parser, dest="action", required=True)
+        p = sub.add_parser("import", help="import district/street/community boundaries from GeoJSON")
         p.add_argument("file")
         p.add_argument("--level", required=True, choices=RegionLevel.values)
         p.add_argument("--code-field", default="code")
         p.add_argument("--name-field", default="name")
 
-        p = sub.add_parser(
-            "generate", parents=common, help="generate unit grids (万米单元网格) over communities"
-        )
+        p = sub.add_parser("generate", help="generate unit grids (万米单元网格) over communities")
         p.add_argument(
             "--cell", type=float, default=None, help="cell side in metres (default GRID_CELL_METRES=100)"
         )
@@ -44,13 +39,11 @@ class Command(BaseCommand):
             "--replace", action="store_true", help="regenerate communities that already have grids"
         )
 
-        p = sub.add_parser("export", parents=common, help="export grids or regions as GeoJSON")
+        p = sub.add_parser("export", help="export grids or regions as GeoJSON")
         p.add_argument("--level", required=True, choices=["grid", *RegionLevel.values])
         p.add_argument("out", help="output file, or - for standard output")
 
-        p = sub.add_parser(
-            "locate", parents=common, help="which grid/community/street/district a point is in"
-        )
+        p = sub.add_parser("locate", help="which grid/community/street/district a point is in")
         p.add_argument("lon", nargs="?", type=float)
         p.add_argument("lat", nargs="?", type=float)
         p.add_argument("--crs", default="wgs84", help="wgs84 | cgcs2000 | gcj02 | bd09")

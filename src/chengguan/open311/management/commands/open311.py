@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chengguan.core import context
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 
 from ...keys import Open311KeyError, key_create, key_find, key_revoke
 from ...models import Open311Key
@@ -22,18 +22,13 @@ class Command(BaseCommand):
     help = "Open311 GeoReport v2 api_keys: create, list, revoke. Open311 接口密钥：签发、列出、撤销。"
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        groups = parser.add_subparsers(dest="group", required=True)
-        key = groups.add_parser(
-            "key", parents=common, help="api_keys of integrating systems 接入系统的接口密钥"
-        )
-        sub = key.add_subparsers(dest="action", required=True)
-        p = sub.add_parser(
-            "create", parents=common, help="issue a key; only the key is printed, once 签发密钥（只显示一次）"
-        )
+        groups = subcommands(parser, dest="group", required=True)
+        key = groups.add_parser("key", help="api_keys of integrating systems 接入系统的接口密钥")
+        sub = subcommands(key, dest="action", required=True)
+        p = sub.add_parser("create", help="issue a key; only the key is printed, once 签发密钥（只显示一次）")
         p.add_argument("name", help="the integrating system, e.g. 12345 热线平台 接入系统名称")
-        sub.add_parser("list", parents=common, help="list keys 列出密钥")
-        p = sub.add_parser("revoke", parents=common, help="revoke a key by its prefix 按前缀撤销密钥")
+        sub.add_parser("list", help="list keys 列出密钥")
+        p = sub.add_parser("revoke", help="revoke a key by its prefix 按前缀撤销密钥")
         p.add_argument("prefix", help="the 12-character prefix shown by `open311 key list`")
 
     def handle(self, *args, group, action, **opts):

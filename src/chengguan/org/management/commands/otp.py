@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chengguan.core import context
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 from chengguan.org import twofactor
 from chengguan.org.models import Person
 
@@ -26,18 +26,15 @@ class Command(BaseCommand):
     help = "Authenticator devices (TOTP): enrol, list, reset; 身份验证器（动态口令）管理"
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        sub = parser.add_subparsers(dest="action", required=True)
-        enrol = sub.add_parser("enrol", parents=common, help="a new device for a person 绑定新设备")
+        sub = subcommands(parser, dest="action", required=True)
+        enrol = sub.add_parser("enrol", help="a new device for a person 绑定新设备")
         enrol.add_argument("username")
         enrol.add_argument("--svg", help="write the QR code here 二维码 SVG 文件")
-        listing = sub.add_parser("list", parents=common, help="devices 设备列表")
+        listing = sub.add_parser("list", help="devices 设备列表")
         listing.add_argument("username", nargs="?")
-        reset = sub.add_parser("reset", parents=common, help="remove a person's devices 删除设备")
+        reset = sub.add_parser("reset", help="remove a person's devices 删除设备")
         reset.add_argument("username")
-        code = sub.add_parser(
-            "code", parents=common, help="the current code (demo only) 当前验证码（仅演示）"
-        )
+        code = sub.add_parser("code", help="the current code (demo only) 当前验证码（仅演示）")
         code.add_argument("username")
 
     def handle(self, *args, action, **options):

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chengguan.core import context
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 from chengguan.org import sessions
 from chengguan.org.models import Person, UserSession
 
@@ -22,14 +22,11 @@ class Command(BaseCommand):
     help = "登录会话：清理、列出、结束 · sessions: clear expired, list, end a person's"
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser(
-            "clear", parents=common, help="清理过期会话 · delete expired, idle and outlived sessions"
-        )
-        listing = sub.add_parser("list", parents=common, help="会话列表 · logged-in sessions")
+        sub = subcommands(parser, dest="action", required=True)
+        sub.add_parser("clear", help="清理过期会话 · delete expired, idle and outlived sessions")
+        listing = sub.add_parser("list", help="会话列表 · logged-in sessions")
         listing.add_argument("username", nargs="?")
-        end = sub.add_parser("end", parents=common, help="结束某人的全部会话 · end every session of a person")
+        end = sub.add_parser("end", help="结束某人的全部会话 · end every session of a person")
         end.add_argument("username")
 
     def handle(self, *args, action, **options):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chengguan.core import context
-from chengguan.core.management.subcommands import standard_options
+from chengguan.core.management.subcommands import subcommands
 
 from ...models import ApiToken, Person
 from ...tokens import MAX_DAYS, TokenError, token_create, token_find, token_is_valid, token_revoke
@@ -22,21 +22,19 @@ class Command(BaseCommand):
     help = "Personal API tokens: create, list, revoke. 接口令牌：签发、列出、撤销。"
 
     def add_arguments(self, parser):
-        common = [standard_options(parser)]
-        sub = parser.add_subparsers(dest="action", required=True)
+        sub = subcommands(parser, dest="action", required=True)
         p = sub.add_parser(
             "create",
-            parents=common,
             help="issue a token for a person; it is printed once 签发令牌（只显示一次）",
         )
         p.add_argument("username")
         p.add_argument("--name", default="", help="what the token is for, e.g. the client's name 用途")
         p.add_argument("--days", type=int, default=None, help="valid for N days (default: until revoked)")
 
-        p = sub.add_parser("list", parents=common, help="list tokens, of one person or of everyone 列出令牌")
+        p = sub.add_parser("list", help="list tokens, of one person or of everyone 列出令牌")
         p.add_argument("username", nargs="?")
 
-        p = sub.add_parser("revoke", parents=common, help="revoke a token by its prefix 按前缀撤销令牌")
+        p = sub.add_parser("revoke", help="revoke a token by its prefix 按前缀撤销令牌")
         p.add_argument("prefix", help="the 8-character prefix shown by `token list`")
 
     def handle(self, *args, action, **opts):
