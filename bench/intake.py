@@ -645,6 +645,62 @@ def count_queries(reqs: dict[str, Requests]) -> dict[str, dict]:
     return out
 
 
+def backend_cpu_seconds(connection) -> float | None:
+    """CPU time (user + system) this process's PostgreSQL backend has used so far, from
+    /proc/<pid>/stat (the server runs on this machine); None where /proc cannot tell."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cost_per_request(reqs: dict[str, Requests], n: int) -> dict[str, dict]:
+    """CPU per request of each kind, split between this Python process and its PostgreSQL backend:
+    `n` requests in-process through Django's test client (no HTTP server: the server's own share is
+    the same for both kinds), after a warm-up, the kinds alternating in two halves so that a drift
+    of the machine's speed falls on both."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    client = DjangoClient(HTTP_HOST=HOST)
+    rng = random.Random(11)
+    totals = {name: {"python": 0.0, "db": 0.0, "n": 0} for name in reqs}
+
+    def send(r: Requests) -> None:
+        body, headers = r.make(rng)
+        client.post(
+            r.path,
+            body,
+            content_type="application/json",
+            headers={k: v for k, v in headers.items() if k != "Content-Type"},
+        )
+
+    for r in reqs.values():
+        for _ in range(10):
+            send(r)
+    for _half in range(2):
+        for name, r in reqs.items():
+            db0, py0 = backend_cpu_seconds(connection), time.process_time()
+            for _ in range(max(1, n // 2)):
+                send(r)
+            py1, db1 = time.process_time(), backend_cpu_seconds(connection)
+            totals[name]["python"] += py1 - py0
+            totals[name]["db"] = None if db0 is None or db1 is None else totals[name]["db"] + db1 - db0
+            totals[name]["n"] += max(1, n // 2)
+    return {
+        name: {
+            "n": t["n"],
+            "python_ms": t["python"] / t["n"] * 1000,
+            "db_ms": None if t["db"] is None else t["db"] / t["n"] * 1000,
+        }
+        for name, t in totals.items()
+    }
+
+
 class RowCounter:
     """Counts the rows each endpoint writes, in the database, around every run. wrk stops at its
     deadline without reading the answers to the requests then in flight (at most one per
@@ -805,7 +861,7 @@ def cpu_share(run: Run) -> str:
     return ", ".join(parts)
 
 
-def print_report(args, info, runs, peaks, paced, queries, checks, notes, load_start, total_s) -> None:
+def print_report(args, info, runs, peaks, paced, queries, costs, checks, notes, load_start, total_s) -> None:
     say("")
     say("=" * 100)
     for line in info:
@@ -912,6 +968,34 @@ def print_report(args, info, runs, peaks, paced, queries, checks, notes, load_st
             f"transaction(s), {q['savepoints']} savepoint(s)"
         )
         say("    " + ", ".join(f"{k} ×{v}" for k, v in sorted(q["by_table"].items(), key=lambda kv: -kv[1])))
+    say("")
+    say("CPU per request:")
+    served = {}
+    for name, peak in peaks.items():
+        c, n = peak.cpu, max(1, peak.created or peak.ok)
+        if c:
+            served[name] = (c["server"] / n * 1000, c["PostgreSQL"] / n * 1000)
+            say(
+                f"  in the server at the peak, {name}: server processes {served[name][0]:.2f} ms + "
+                f"PostgreSQL {served[name][1]:.2f} ms ({n:,} requests)"
+            )
+    for name, c in costs.items():
+        db = "n/a" if c["db_ms"] is None else f"{c['db_ms']:.2f} ms"
+        say(
+            f"  in-process (Django's test client, no HTTP server), {name}: Python {c['python_ms']:.2f} ms + "
+            f"PostgreSQL {db} ({c['n']} requests)"
+        )
+    if INTAKE_PATH in served and FLOOR_PATH in served:
+        floor_ms = sum(served[FLOOR_PATH])
+        budget = floor_ms / GOAL_RATIO
+        db_ms = served[INTAKE_PATH][1]
+        say(
+            f"  On CPU-bound cores, {GOAL_RATIO * 100:.0f}% of the floor's throughput leaves an intake "
+            f"{budget:.2f} ms of CPU in the server ({floor_ms:.2f} ms / {GOAL_RATIO:.2f}); its PostgreSQL "
+            f"backends alone take {db_ms:.2f} ms, which leaves {budget - db_ms:.2f} ms for the server's "
+            f"processes (the intake's take {served[INTAKE_PATH][0]:.2f} ms; the floor's "
+            f"{served[FLOOR_PATH][0]:.2f} ms, for one statement without authentication)."
+        )
     if notes:
         say("")
         for note in notes:
@@ -955,6 +1039,12 @@ def parse_args(argv=None):
     p.add_argument("--db", default="chengguan_bench_intake", help="the scratch database (dropped at the end)")
     p.add_argument("--keep-db", action="store_true", help="keep the scratch database for a look afterwards")
     p.add_argument("--points", type=int, default=300, help="random points per inspector (default 300)")
+    p.add_argument(
+        "--cost-requests",
+        type=int,
+        default=400,
+        help="requests of each kind sent in-process to split their CPU between Python and PostgreSQL (default 400)",
+    )
     args = p.parse_args(argv)
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "python"
@@ -999,6 +1089,8 @@ def main(argv=None) -> None:
                 FLOOR_PATH: Requests(FLOOR_PATH, identities, minor_id, run_id),
             }
             queries = count_queries(reqs)
+            say(f"CPU per request in-process ({args.cost_requests} of each kind) ...")
+            costs = cost_per_request(reqs, args.cost_requests)
             before = counts()
 
             say(
@@ -1136,7 +1228,17 @@ def main(argv=None) -> None:
             else:
                 drop_db(admin_dsn, args.db)
     print_report(
-        args, info, runs, peaks, paced, queries, checks, notes, load_start, time.perf_counter() - started
+        args,
+        info,
+        runs,
+        peaks,
+        paced,
+        queries,
+        costs,
+        checks,
+        notes,
+        load_start,
+        time.perf_counter() - started,
     )
 
 
