@@ -156,3 +156,13 @@ def test_a_month_of_every_grid_is_read_from_its_block_not_its_days():
     sqls = [x["sql"] for x in q.captured_queries]
     assert any("evaluation_rollupcounter" in s for s in sqls)
     assert not any("evaluation_dailycounter" in s for s in sqls)
+
+
+def test_no_objects_read_no_rows():
+    """An empty list of objects asks the database nothing and gives nothing (Django answers an
+    `__in=[]` filter without a query)."""
+    fill(random.Random(6))
+    period = parse_period("2025-12-18..2026-02-10")
+    assert selectors.read_counts(CounterKind.GRID, period, [1, 2]) != {}
+    assert selectors.read_counts(CounterKind.GRID, period, []) == {}
+    assert selectors.GaugeReader(period, NOW).read(CounterKind.GRID, []) == {}

@@ -67,6 +67,7 @@ class Scorer:
             ]
         self.parts = parts
         self._memo: dict[tuple, Decimal | None] = {}
+        self._components: dict[tuple, Decimal | None] = {}
         # highest cut-off first: the first one a score reaches is its grade
         self.cutoffs = (
             sorted(((c.min_score, c.grade) for c in scale.cutoffs.all()), reverse=True) if scale else []
@@ -91,7 +92,12 @@ class Scorer:
             figure = figures.get(indicator)
             if figure is None:
                 continue
-            score = component(transform, figure, bands)
+            # one indicator's figures repeat across objects far more than whole sets of them do
+            key = (indicator, figure.numerator, figure.denominator)
+            if key in self._components:
+                score = self._components[key]
+            else:
+                score = self._components[key] = component(transform, figure, bands)
             if score is None:
                 continue
             total += weight * score

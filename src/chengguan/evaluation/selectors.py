@@ -9,6 +9,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -209,11 +211,25 @@ def read_counts(kind: str, period: Period, ids=None, *, covered=None) -> dict[in
     for qs in parts:
         if ids is not None:
             qs = qs.filter(object_id__in=ids)
-        for pk, counter, n in (
+        summed = (
             qs.values("object_id", "counter").annotate(n=Sum("n")).values_list("object_id", "counter", "n")
-        ):
+        )
+        for pk, counter, n in _raw_rows(summed):
             out[pk][counter] += n
     return out
+
+
+def _raw_rows(qs: QuerySet) -> list[tuple]:
+    """The rows of a values_list() query of plain columns (integers, text) as the driver returns
+    them: the ORM's per-row iteration costs more than the query for every grid's counters (16,000
+    rows a month)."""
+    try:
+        sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    except EmptyResultSet:  # e.g. object_id__in=[]: the ORM would answer no rows without asking
+        return []
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def gauge_instant(period: Period, now: dt.datetime | None = None) -> dt.datetime:
@@ -240,7 +256,7 @@ class GaugeReader:
             if ids is not None:
                 qs = qs.filter(object_id__in=ids)
             out: dict[int, Counter] = defaultdict(Counter)
-            for pk, counter, n in qs.values_list("object_id", "counter", "n"):
+            for pk, counter, n in _raw_rows(qs.values_list("object_id", "counter", "n")):
                 out[pk][counter] += n
             return out
         if self._live is None:
