@@ -7,8 +7,10 @@ import io
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 
 from chengguan.demo.city import SyntheticCity, synthesize
 from chengguan.grid import services as grid_services
@@ -108,6 +110,16 @@ def verified_device(person: Person):
 
     device = TOTPDevice.objects.filter(user=person, confirmed=True).first()
     return device or TOTPDevice.objects.create(user=person, name="test", confirmed=True)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (zh-hans): a page asked in English, or an
+    activate() without its deactivate(), does not carry over into the next test (a request through
+    LocaleMiddleware leaves its language active in the thread)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
