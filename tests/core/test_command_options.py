@@ -32,6 +32,7 @@ SAMPLE_ARGS: dict[str, list[str]] = {
     "open311 key revoke": ["o311_abcdefg"],
     "grid import": ["boundaries.geojson", "--level", "district"],
     "grid export": ["--level", "grid", "-"],
+    "calendar import": ["schedule.csv"],
 }
 
 

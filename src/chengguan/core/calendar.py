@@ -28,6 +28,7 @@ import itertools
 import logging
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import chinese_calendar
@@ -35,6 +36,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chengguan.catalog.choices import TimeUnit
 
@@ -52,6 +54,7 @@ __all__ = [
     "statutory_year_known",
     "working_amount_between",
     "working_time_between",
+    "year_exceptions",
 ]
 
 logger = logging.getLogger("chengguan.calendar")
@@ -460,6 +463,57 @@ def is_workday(day: dt.date, *, calendar: WorkCalendar | None = None) -> bool:
             day = _as_utc(day, "day").astimezone(calendar.tz).date()
         calendar.prefetch(day, day)  # one row at most, not three months
     return calendar.is_workday(day)
+
+
+# chinesecalendar names its holidays in English
+HOLIDAY_NAMES = {
+    "New Year's Day": gettext_lazy("元旦"),
+    "Spring Festival": gettext_lazy("春节"),
+    "Tomb-sweeping Day": gettext_lazy("清明节"),
+    "Labour Day": gettext_lazy("劳动节"),
+    "Dragon Boat Festival": gettext_lazy("端午节"),
+    "National Day": gettext_lazy("国庆节"),
+    "Mid-autumn Festival": gettext_lazy("中秋节"),
+    "Anti-Fascist 70th Day": gettext_lazy("中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日"),
+}
+
+
+@dataclass(frozen=True)
+class DayException:
+    """A day of a year that is not what Monday-Friday says: a weekday off or a weekend worked."""
+
+    date: dt.date
+    workday: bool
+    source: str  # "override" or "statutory"
+    note: str
+
+
+def year_exceptions(year: int) -> list[DayException]:
+    """Every day of the year off on a weekday or worked on a weekend, as the calendar decides it
+    (an administrator's override, else the statutory calendar), with the override's note or the
+    holiday's name."""
+    overrides = {
+        d: (k, n)
+        for d, k, n in CalendarOverride.objects.filter(date__year=year).values_list("date", "kind", "note")
+    }
+    out = []
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        weekday = day.weekday() < 5
+        if day in overrides:
+            kind, note = overrides[day]
+            workday, source = kind == CalendarDayKind.WORKDAY, "override"
+        else:
+            statutory = statutory_is_workday(day)
+            workday = weekday if statutory is None else statutory
+            source, note = "statutory", ""
+            if workday != weekday:
+                _on_holiday, name = chinese_calendar.get_holiday_detail(day)
+                note = str(HOLIDAY_NAMES.get(name, name or ""))
+        if workday != weekday or source == "override":
+            out.append(DayException(day, workday, source, note))
+        day += _ONE_DAY
+    return out
 
 
 def calendar_warnings(today: dt.date | None = None) -> list[str]:

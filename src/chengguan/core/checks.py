@@ -25,7 +25,10 @@ def check_calendar(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         messages = calendar_warnings()
     except DatabaseError:
         return []
-    hint = _("在“日历调整”中录入该年的法定节假日和调休工作日，或升级 chinesecalendar 包。")
+    hint = _(
+        "用 chengguan calendar import 载入国务院公布的该年放假安排（或在“日历调整”中逐日录入），"
+        "或升级 chinesecalendar 包。"
+    )
     return [checks.Warning(message, hint=hint, id="chengguan.W001") for message in messages]
 
 

@@ -1,0 +1,174 @@
+"""`chengguan calendar import` and `show`: a year's holiday schedule loaded from a file into the
+calendar overrides before the year begins, so deadlines across its holidays are right although
+chinesecalendar does not know the year. The days below are test data, not any year's official
+schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import pytest
+from django.core.management import CommandError, call_command
+
+from chengguan.core.calendar import add_working_time, calendar_warnings
+from chengguan.core.models import AuditLog, CalendarDayKind, CalendarOverride
+
+pytestmark = pytest.mark.django_db
+TZ = ZoneInfo("Asia/Shanghai")
+
+SCHEDULE = """date,kind,note
+2027-01-01,holiday,元旦
+2027-02-08,休息日,春节
+2027-02-09,放假,春节
+2027-02-06,workday,春节调休上班
+2027-02-20,班,春节调休上班
+"""
+
+
+@pytest.fixture(autouse=True)
+def lacking_2027(monkeypatch):
+    """chinesecalendar 1.11 has no data after 2026; pinned so the tests survive an upgrade."""
+    real = chinese_calendar.is_workday
+
+    def is_workday_until_2026(day):
+        if day.year >= 2027:
+            raise NotImplementedError(f"no available data for year {day.year}")
+        return real(day)
+
+    monkeypatch.setattr(chinese_calendar, "is_workday", is_workday_until_2026)
+
+
+def local(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=TZ)
+
+
+def calendar_cmd(*args) -> str:
+    out = io.StringIO()
+    call_command("calendar", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def write(tmp_path, text: str, name="schedule.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_schedule_loads_as_overrides_and_deadlines_follow_it(tmp_path):
+    # before: the fallback takes Friday 1 January 2027 for a working day
+    assert add_working_time(local(2026, 12, 31, 10, 0), 1, "work_day") == local(2027, 1, 1, 10, 0)
+    assert calendar_warnings(today=dt.date(2026, 12, 7)) != []
+
+    out = calendar_cmd("import", write(tmp_path, SCHEDULE))
+    assert "新增 5" in out
+
+    assert dict(CalendarOverride.objects.values_list("date", "kind")) == {
+        dt.date(2027, 1, 1): CalendarDayKind.HOLIDAY,
+        dt.date(2027, 2, 8): CalendarDayKind.HOLIDAY,
+        dt.date(2027, 2, 9): CalendarDayKind.HOLIDAY,
+        dt.date(2027, 2, 6): CalendarDayKind.WORKDAY,
+        dt.date(2027, 2, 20): CalendarDayKind.WORKDAY,
+    }
+    assert CalendarOverride.objects.get(date=dt.date(2027, 2, 6)).note == "春节调休上班"
+    # New Year's Day off: Thursday + 1 work day → Monday 4 January
+    assert add_working_time(local(2026, 12, 31, 10, 0), 1, "work_day") == local(2027, 1, 4, 10, 0)
+    # Friday 5 February + 1 work day → the make-up Saturday; Saturday + 1 → over Sunday, Monday and
+    # Tuesday off → Wednesday 10 February
+    assert add_working_time(local(2027, 2, 5, 10, 0), 1, "work_day") == local(2027, 2, 6, 10, 0)
+    assert add_working_time(local(2027, 2, 6, 10, 0), 1, "work_day") == local(2027, 2, 10, 10, 0)
+    assert calendar_warnings(today=dt.date(2026, 12, 7)) == []
+
+    logs = AuditLog.objects.filter(model="core.CalendarOverride")
+    assert logs.count() == 5
+    assert set(logs.values_list("action", flat=True)) == {"create"}
+    assert set(logs.values_list("via", flat=True)) == {"command:calendar import"}
+
+
+def test_loading_again_changes_only_what_changed(tmp_path):
+    calendar_cmd("import", write(tmp_path, SCHEDULE))
+    assert "新增 0，修改 0，未变 5" in calendar_cmd("import", write(tmp_path, SCHEDULE))
+    changed = SCHEDULE.replace("2027-02-20,班,春节调休上班", "2027-02-20,休,改为休息")
+    out = calendar_cmd("import", write(tmp_path, changed, "changed.csv"))
+    assert "新增 0，修改 1，未变 4" in out
+    day = CalendarOverride.objects.get(date=dt.date(2027, 2, 20))
+    assert (day.kind, day.note) == (CalendarDayKind.HOLIDAY, "改为休息")
+    assert AuditLog.objects.filter(model="core.CalendarOverride", action="update").count() == 1
+
+
+def test_json_and_the_bom_excel_writes_are_read(tmp_path):
+    items = [
+        {"date": "2027-10-01", "kind": "holiday", "note": "国庆节"},
+        {"date": "2027-09-26", "kind": "工作日"},
+    ]
+    calendar_cmd("import", write(tmp_path, json.dumps(items, ensure_ascii=False), "s.json"))
+    (tmp_path / "bom.csv").write_bytes("\ufeffdate,kind,note\n2027-10-02,holiday,国庆节\n".encode())
+    calendar_cmd("import", str(tmp_path / "bom.csv"))
+    assert sorted(CalendarOverride.objects.values_list("date", "kind")) == [
+        (dt.date(2027, 9, 26), CalendarDayKind.WORKDAY),
+        (dt.date(2027, 10, 1), CalendarDayKind.HOLIDAY),
+        (dt.date(2027, 10, 2), CalendarDayKind.HOLIDAY),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "date,kind,note\n2027-01-01,holiday,ok\n2027-13-01,holiday,x\n2027-01-05,sometimes,x\n"
+            "2027-01-06,holiday,a\n2027-01-06,workday,b\n",
+            ["第 3 行：日期“2027-13-01”", "第 4 行：类型“sometimes”", "第 6 行：2027-01-06 已在第 5 行出现"],
+        ),
+        ("2027-01-01,holiday\n", ["表头"]),
+        ("date,kind,note\n", ["没有任何日期"]),
+        ("date,kind,note\n2027-01-01,holiday," + "长" * 201 + "\n", ["说明超过 200 字"]),
+    ],
+)
+def test_a_bad_file_names_every_problem_and_writes_nothing(tmp_path, text, expected):
+    CalendarOverride.objects.create(date=dt.date(2027, 1, 1), kind=CalendarDayKind.WORKDAY, note="已有")
+    with pytest.raises(CommandError) as err:
+        calendar_cmd("import", write(tmp_path, text))
+    for part in expected:
+        assert part in str(err.value)
+    assert "数据库未作任何修改" in str(err.value)
+    assert list(CalendarOverride.objects.values_list("date", "kind", "note")) == [
+        (dt.date(2027, 1, 1), CalendarDayKind.WORKDAY, "已有")
+    ]
+
+
+def test_a_missing_or_unreadable_file_is_refused(tmp_path):
+    with pytest.raises(CommandError, match="无法读取文件"):
+        calendar_cmd("import", str(tmp_path / "none.csv"))
+    (tmp_path / "gbk.csv").write_bytes("date,kind,note\n2027-01-01,holiday,元旦\n".encode("gbk"))
+    with pytest.raises(CommandError, match="UTF-8"):
+        calendar_cmd("import", str(tmp_path / "gbk.csv"))
+    with pytest.raises(CommandError, match="JSON"):
+        calendar_cmd("import", write(tmp_path, '{"date": "2027-01-01"}', "s.json"))
+    assert not CalendarOverride.objects.exists()
+
+
+def test_a_dry_run_checks_and_writes_nothing(tmp_path):
+    out = calendar_cmd("import", write(tmp_path, SCHEDULE), "--dry-run")
+    assert "校验通过，未写入" in out and "5 天（3 天休息，2 天上班）" in out
+    assert not CalendarOverride.objects.exists()
+
+
+def test_show_lists_the_days_that_differ_from_monday_to_friday(tmp_path):
+    out = calendar_cmd("show", "2026")
+    assert "chinesecalendar 有该年的法定节假日数据" in out
+    lines = out.splitlines()
+    assert "2026-02-16  周一  休息  法定  春节" in lines
+    assert "2026-02-14  周六  上班  法定  春节" in lines
+    assert not any(line.startswith("2026-02-21") for line in lines)  # a Saturday off anyway
+
+    CalendarOverride.objects.create(date=dt.date(2026, 2, 27), kind=CalendarDayKind.HOLIDAY, note="本地调整")
+    assert "2026-02-27  周五  休息  日历调整  本地调整" in calendar_cmd("show", "2026").splitlines()
+
+    calendar_cmd("import", write(tmp_path, SCHEDULE))
+    out = calendar_cmd("show", "2027")
+    assert "没有该年的法定节假日数据" in out
+    assert "2027-02-06  周六  上班  日历调整  春节调休上班" in out.splitlines()
+    assert "2027-01-01  周五  休息  日历调整  元旦" in out.splitlines()
