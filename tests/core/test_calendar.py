@@ -13,7 +13,6 @@ import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -63,19 +62,6 @@ def default_setup(settings, monkeypatch):
 def cal() -> WorkCalendar:
     """The pure calendar: default periods, no overrides."""
     return WorkCalendar(parse_periods(DEFAULT_PERIODS), {})
-
-
-@pytest.fixture
-def lacking_2027(monkeypatch):
-    """chinesecalendar 1.11 has no data after 2026; pin that so these tests survive a library upgrade."""
-    real = chinese_calendar.is_workday
-
-    def is_workday_until_2026(day):
-        if day.year >= 2027:
-            raise NotImplementedError(f"no available data for year {day.year}")
-        return real(day)
-
-    monkeypatch.setattr(chinese_calendar, "is_workday", is_workday_until_2026)
 
 
 # --- periods, lunch break, work days ------------------------------------------------------------

@@ -10,14 +10,13 @@ import io
 import json
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 import pytest
 from django.core.management import CommandError, call_command
 
 from chengguan.core.calendar import add_working_time, calendar_warnings
 from chengguan.core.models import AuditLog, CalendarDayKind, CalendarOverride
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lacking_2027")]
 TZ = ZoneInfo("Asia/Shanghai")
 
 SCHEDULE = """date,kind,note
@@ -27,19 +26,6 @@ SCHEDULE = """date,kind,note
 2027-02-06,workday,春节调休上班
 2027-02-20,班,春节调休上班
 """
-
-
-@pytest.fixture(autouse=True)
-def lacking_2027(monkeypatch):
-    """chinesecalendar 1.11 has no data after 2026; pinned so the tests survive an upgrade."""
-    real = chinese_calendar.is_workday
-
-    def is_workday_until_2026(day):
-        if day.year >= 2027:
-            raise NotImplementedError(f"no available data for year {day.year}")
-        return real(day)
-
-    monkeypatch.setattr(chinese_calendar, "is_workday", is_workday_until_2026)
 
 
 def local(*args) -> dt.datetime:

@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
 from chengguan.core.audit import record_bulk
+from chengguan.core.errors import InvalidFile
 from chengguan.org.choices import DepartmentKind
 
 from .choices import ClassKind, LimitBasis, Stage, TimeUnit, Urgency
@@ -68,12 +69,8 @@ _MINOR_KEYS = {"code", "name", "registration_condition", "closure_condition", "p
 _LIMIT_KEYS = {"amount", "unit", "basis", "note"}
 
 
-class CatalogError(Exception):
+class CatalogError(InvalidFile):
     """A catalogue that cannot be loaded; `messages` lists every problem (Chinese · English)."""
-
-    def __init__(self, messages):
-        self.messages = [str(m) for m in messages]
-        super().__init__("\n".join(self.messages))
 
 
 # --- the validated catalogue ----------------------------------------------------------------------

@@ -7,6 +7,15 @@ Services raise `ServiceError` (or a subclass); the API turns it into
 from __future__ import annotations
 
 
+class InvalidFile(Exception):
+    """A file (a catalogue, a holiday schedule) that cannot be loaded: `messages` lists every
+    problem found (Chinese · English), so a person fixes them all in one go."""
+
+    def __init__(self, messages):
+        self.messages = [str(m) for m in messages]
+        super().__init__("\n".join(self.messages))
+
+
 class ServiceError(Exception):
     status = 400
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .errors import InvalidFile
 from .models import CalendarDayKind, CalendarOverride
 
 KIND_WORDS = {
@@ -42,12 +43,8 @@ NOTE_MAX = CalendarOverride._meta.get_field("note").max_length
 MAX_DAYS = 1000  # a schedule is a few dozen days a year
 
 
-class ScheduleError(Exception):
+class ScheduleError(InvalidFile):
     """A schedule file that cannot be loaded; `messages` lists every problem (Chinese · English)."""
-
-    def __init__(self, messages):
-        self.messages = [str(m) for m in messages]
-        super().__init__("\n".join(self.messages))
 
 
 @dataclass(frozen=True)
