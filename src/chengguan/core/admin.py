@@ -7,10 +7,17 @@ that street's records and nothing else.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditLog, AuditSeal, CalendarOverride, WorkPeriod
+from . import services
+from .calendar import WEEKDAY_NAMES
+from .models import AuditLog, AuditSeal, CalendarDayKind, CalendarOverride, WorkPeriod
 from .permissions import visible
 
 
@@ -82,11 +89,77 @@ class AuditSealAdmin(ChokepointAdmin):
         return False
 
 
+class ScheduleUploadForm(forms.Form):
+    schedule = forms.FileField(
+        label=_("放假安排文件"),
+        help_text=_("CSV（表头 date,kind,note，UTF-8）或 JSON；kind 为 holiday/休息日 或 workday/工作日"),
+    )
+
+
 @admin.register(CalendarOverride)
 class CalendarOverrideAdmin(ChokepointAdmin):
     list_display = ("date", "kind", "note")
     list_filter = ("kind",)
     date_hierarchy = "date"
+    change_list_template = "admin/core/calendaroverride/change_list.html"
+
+    def can_import(self, request) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {**(extra_context or {}), "can_import": self.can_import(request)}
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="core_calendaroverride_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Check a year's holiday schedule file and show its days, or load it (core.services)."""
+        if not self.can_import(request):
+            raise PermissionDenied
+        days, problems = None, []
+        form = ScheduleUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["schedule"]
+            try:
+                days = services.schedule_parse(upload.read(services.MAX_BYTES + 1), upload.name)
+            except services.ScheduleError as exc:
+                problems = exc.messages
+            if days is not None and "load" in request.POST:
+                result = services.schedule_load(days)
+                self.message_user(
+                    request,
+                    _("已载入 %(n)d 天：新增 %(created)d，修改 %(updated)d，未变 %(unchanged)d")
+                    % {
+                        "n": len(days),
+                        "created": result.created,
+                        "updated": result.updated,
+                        "unchanged": result.unchanged,
+                    },
+                    messages.SUCCESS,
+                )
+                return redirect(
+                    reverse("admin:core_calendaroverride_changelist") + f"?date__year={result.years[0]}"
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("导入放假安排"),
+            "form": form,
+            "problems": problems,
+            "days": [
+                (d, WEEKDAY_NAMES[d.date.weekday()], d.kind == CalendarDayKind.WORKDAY) for d in days or ()
+            ],
+        }
+        return TemplateResponse(request, "admin/core/calendaroverride/import.html", context)
 
 
 @admin.register(WorkPeriod)

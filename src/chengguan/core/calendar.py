@@ -465,6 +465,16 @@ def is_workday(day: dt.date, *, calendar: WorkCalendar | None = None) -> bool:
     return calendar.is_workday(day)
 
 
+WEEKDAY_NAMES = (
+    gettext_lazy("周一"),
+    gettext_lazy("周二"),
+    gettext_lazy("周三"),
+    gettext_lazy("周四"),
+    gettext_lazy("周五"),
+    gettext_lazy("周六"),
+    gettext_lazy("周日"),
+)
+
 # chinesecalendar names its holidays in English
 HOLIDAY_NAMES = {
     "New Year's Day": gettext_lazy("元旦"),

@@ -41,6 +41,8 @@ KIND_WORDS = {
 }
 NOTE_MAX = CalendarOverride._meta.get_field("note").max_length
 MAX_DAYS = 1000  # a schedule is a few dozen days a year
+MAX_BYTES = 256 * 1024
+EXTRA = "__extra__"  # where csv puts the cells of a row longer than the header
 
 
 class ScheduleError(InvalidFile):
@@ -62,30 +64,23 @@ class ScheduleResult:
     years: tuple[int, ...]
 
 
-def _rows(path: Path) -> list[tuple[str, dict]]:
+def _rows(data: bytes, name: str) -> list[tuple[str, dict]]:
     """(where, row) of every entry of the file, `where` naming its line (CSV) or item (JSON)."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ScheduleError(
-            [
-                _("无法读取文件 %(path)s：%(error)s · cannot read the file")
-                % {"path": path, "error": exc.strerror or exc}
-            ]
-        ) from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ScheduleError([_("文件不是 UTF-8 编码 · the file is not UTF-8")]) from None
-    if path.suffix.lower() == ".json":
+    if name.lower().endswith(".json"):
         try:
-            data = json.loads(text)
+            items = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ScheduleError(
                 [_("JSON 格式错误（第 %(line)d 行）· invalid JSON") % {"line": exc.lineno}]
             ) from None
-        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ScheduleError([_("JSON 文件应为对象列表 · a JSON schedule is a list of objects")])
-        return [(_("第 %d 项") % (i + 1), item) for i, item in enumerate(data)]
-    reader = csv.DictReader(io.StringIO(text))
+        return [(_("第 %d 项") % (i + 1), item) for i, item in enumerate(items)]
+    reader = csv.DictReader(io.StringIO(text), restkey=EXTRA)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "date" not in header or "kind" not in header:
         raise ScheduleError(
@@ -95,22 +90,42 @@ def _rows(path: Path) -> list[tuple[str, dict]]:
     return [
         (_("第 %d 行") % reader.line_num, row)
         for row in reader
-        if any((v or "").strip() for v in row.values())
+        if any(str(v or "").strip() for v in row.values())
     ]
 
 
 def schedule_read(path: Path | str) -> list[ScheduleDay]:
     """The days of a schedule file, checked; ScheduleError lists every problem."""
     path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScheduleError(
+            [
+                _("无法读取文件 %(path)s：%(error)s · cannot read the file")
+                % {"path": path, "error": exc.strerror or exc}
+            ]
+        ) from None
+    return schedule_parse(data, path.name)
+
+
+def schedule_parse(data: bytes, name: str) -> list[ScheduleDay]:
+    """The days of a schedule given as the file's bytes (JSON when `name` ends in .json, else CSV),
+    checked; ScheduleError lists every problem."""
+    if len(data) > MAX_BYTES:
+        raise ScheduleError([_("文件过大：最多 %d KB · the file is too large") % (MAX_BYTES // 1024)])
     errors: list[str] = []
     days: list[ScheduleDay] = []
     seen: dict[dt.date, str] = {}
-    rows = _rows(path)
+    rows = _rows(data, name)
     if not rows:
         raise ScheduleError([_("文件中没有任何日期 · the file lists no day")])
     if len(rows) > MAX_DAYS:
         raise ScheduleError([_("文件过大：最多 %d 天 · too many days") % MAX_DAYS])
     for where, row in rows:
+        if row.get(EXTRA):
+            errors.append(_("%(where)s：列数多于表头 · more columns than the header") % {"where": where})
+            continue
         raw_date = str(row.get("date") or "").strip()
         raw_kind = str(row.get("kind") or "").strip()
         note = str(row.get("note") or "").strip()

@@ -6,20 +6,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from chengguan.core import calendar, context, services
 from chengguan.core.management.subcommands import subcommands
-
-WEEKDAYS = (
-    gettext_lazy("周一"),
-    gettext_lazy("周二"),
-    gettext_lazy("周三"),
-    gettext_lazy("周四"),
-    gettext_lazy("周五"),
-    gettext_lazy("周六"),
-    gettext_lazy("周日"),
-)
 
 
 class Command(BaseCommand):
@@ -72,7 +61,7 @@ class Command(BaseCommand):
             kind = _("上班") if day.workday else _("休息")
             source = _("日历调整") if day.source == "override" else _("法定")
             self.stdout.write(
-                f"{day.date.isoformat()}  {WEEKDAYS[day.date.weekday()]}  {kind}  {source}  {day.note}".rstrip()
+                f"{day.date.isoformat()}  {calendar.WEEKDAY_NAMES[day.date.weekday()]}  {kind}  {source}  {day.note}".rstrip()
             )
         for warning in calendar.calendar_warnings():
             self.stderr.write(self.style.WARNING(warning))

@@ -1,7 +1,7 @@
-"""`chengguan calendar import` and `show`: a year's holiday schedule loaded from a file into the
-calendar overrides before the year begins, so deadlines across its holidays are right although
-chinesecalendar does not know the year. The days below are test data, not any year's official
-schedule."""
+"""A year's holiday schedule loaded from a file into the calendar overrides before the year
+begins (`chengguan calendar import`, or 日历调整 → 导入放假安排 in the admin), so deadlines across its
+holidays are right although chinesecalendar does not know the year; `calendar show` lists the
+result. The days below are test data, not any year's official schedule."""
 
 from __future__ import annotations
 
@@ -158,3 +158,64 @@ def test_show_lists_the_days_that_differ_from_monday_to_friday(tmp_path):
     assert "没有该年的法定节假日数据" in out
     assert "2027-02-06  周六  上班  日历调整  春节调休上班" in out.splitlines()
     assert "2027-01-01  周五  休息  日历调整  元旦" in out.splitlines()
+
+
+# --- the admin: 日历调整 → 导入放假安排 ------------------------------------------------------------------
+
+IMPORT_URL = "/admin/core/calendaroverride/import/"
+
+
+def upload(client, text: str, button: str, name="2027.csv", *, follow=None):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        IMPORT_URL,
+        {"schedule": SimpleUploadedFile(name, text.encode()), button: "1"},
+        follow=button == "load" if follow is None else follow,
+    )
+
+
+def test_the_system_administrator_checks_then_loads_a_schedule_in_the_admin(client, people, city):
+    client.force_login(people["sysadmin"])
+    changelist = client.get("/admin/core/calendaroverride/").content.decode()
+    assert IMPORT_URL in changelist and "导入放假安排" in changelist
+    assert client.get(IMPORT_URL).status_code == 200
+
+    checked = upload(client, SCHEDULE, "check")
+    page = checked.content.decode()
+    assert checked.status_code == 200 and "校验通过：5 天（尚未载入）" in page
+    assert "2027-02-06" in page and "春节调休上班" in page
+    assert not CalendarOverride.objects.exists()
+
+    loaded = upload(client, SCHEDULE, "load")
+    assert loaded.redirect_chain[-1][0].endswith("/admin/core/calendaroverride/?date__year=2027")
+    assert "已载入 5 天：新增 5，修改 0，未变 0" in loaded.content.decode()
+    assert CalendarOverride.objects.count() == 5
+    logs = AuditLog.objects.filter(model="core.CalendarOverride", action="create")
+    assert logs.count() == 5
+    assert set(logs.values_list("actor_name", flat=True)) == {"sysadmin"}
+
+
+def test_a_bad_file_in_the_admin_lists_its_problems_and_writes_nothing(client, people, city):
+    client.force_login(people["sysadmin"])
+    bad = "date,kind,note\n2027-01-01,holiday,元旦\n2027-02-30,holiday,x\n2027-01-01,workday,again\n"
+    for button in ("check", "load"):
+        response = upload(client, bad, button)
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "文件有错误，未载入任何内容" in page
+        assert "第 3 行：日期“2027-02-30”" in page and "第 4 行：2027-01-01 已在第 2 行出现" in page
+    assert not CalendarOverride.objects.exists()
+    assert client.post(IMPORT_URL, {"load": "1"}).status_code == 200  # no file: the form says so
+    assert not CalendarOverride.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["auditor", "secadmin", "dispatcher_a", "outsider"])
+def test_only_those_who_maintain_the_calendar_may_import(client, people, city, who):
+    client.force_login(people[who])
+    response = upload(client, SCHEDULE, "load", follow=False)
+    assert response.status_code in (302, 403)
+    if response.status_code == 302:  # not staff: the admin's login page
+        assert "/admin/login/" in response["Location"]
+    assert not CalendarOverride.objects.exists()
+    assert IMPORT_URL not in client.get("/admin/core/calendaroverride/").content.decode()
