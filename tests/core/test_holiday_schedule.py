@@ -110,6 +110,8 @@ def test_json_and_the_bom_excel_writes_are_read(tmp_path):
         ),
         ("2027-01-01,holiday\n", ["表头"]),
         ("date,kind,note\n", ["没有任何日期"]),
+        ("date,kind,note\n2027-01-02,holiday,a,b\n", ["第 2 行：列数多于表头"]),
+        ("date,kind,note\n" + "2027-01-02,holiday,长\n" * 20_000, ["文件过大：最多 256 KB"]),
         ("date,kind,note\n2027-01-01,holiday," + "长" * 201 + "\n", ["说明超过 200 字"]),
     ],
 )
