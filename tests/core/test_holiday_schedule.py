@@ -221,3 +221,22 @@ def test_only_those_who_maintain_the_calendar_may_import(client, people, city, w
         assert "/admin/login/" in response["Location"]
     assert not CalendarOverride.objects.exists()
     assert IMPORT_URL not in client.get("/admin/core/calendaroverride/").content.decode()
+
+
+def test_a_load_that_meets_another_at_the_same_dates_asks_to_try_again(
+    client, people, city, monkeypatch, tmp_path
+):
+    """Two loads at once: the unique date refuses the second's insert; it is told, not a 500."""
+    from django.db import IntegrityError
+
+    from chengguan.core import services
+
+    def clash(days):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "_load", clash)
+    client.force_login(people["sysadmin"])
+    response = upload(client, SCHEDULE, "load")
+    assert response.status_code == 200 and "请重试" in response.content.decode()
+    with pytest.raises(CommandError, match="请重试"):
+        calendar_cmd("import", write(tmp_path, SCHEDULE))

@@ -131,10 +131,10 @@ class CalendarOverrideAdmin(ChokepointAdmin):
             upload = form.cleaned_data["schedule"]
             try:
                 days = services.schedule_parse(upload.read(services.MAX_BYTES + 1), upload.name)
+                result = services.schedule_load(days) if "load" in request.POST else None
             except services.ScheduleError as exc:
-                problems = exc.messages
-            if days is not None and "load" in request.POST:
-                result = services.schedule_load(days)
+                days, problems, result = None, exc.messages, None
+            if result is not None:
                 self.message_user(
                     request,
                     _("已载入 %(n)d 天：新增 %(created)d，修改 %(updated)d，未变 %(unchanged)d")

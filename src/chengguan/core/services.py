@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from .errors import InvalidFile
@@ -164,6 +164,19 @@ def schedule_load(days: list[ScheduleDay]) -> ScheduleResult:
     """Write the days as calendar overrides, in one transaction: a new date is added, a date with
     another kind or note is updated, the same is left alone. Each change is audited (the caller
     names who and how with `context.acting`)."""
+    try:
+        return _load(days)
+    except IntegrityError:  # another load added one of these dates in the meantime
+        raise ScheduleError(
+            [
+                _(
+                    "载入时日历调整被同时修改，未写入任何内容，请重试 · the overrides changed meanwhile; nothing written, try again"
+                )
+            ]
+        ) from None
+
+
+def _load(days: list[ScheduleDay]) -> ScheduleResult:
     created = updated = unchanged = 0
     with transaction.atomic():
         existing = {

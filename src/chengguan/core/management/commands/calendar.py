@@ -66,16 +66,20 @@ class Command(BaseCommand):
         for warning in calendar.calendar_warnings():
             self.stderr.write(self.style.WARNING(warning))
 
+    @staticmethod
+    def _refused(exc: services.ScheduleError) -> CommandError:
+        lines = [
+            _("放假安排未载入，共 %(n)d 处错误，数据库未作任何修改 · not loaded, nothing written:")
+            % {"n": len(exc.messages)}
+        ]
+        lines += [f"  - {message}" for message in exc.messages]
+        return CommandError("\n".join(lines))
+
     def _import(self, path: str, *, dry_run: bool) -> None:
         try:
             days = services.schedule_read(path)
         except services.ScheduleError as exc:
-            lines = [
-                _("放假安排未载入，共 %(n)d 处错误，数据库未作任何修改 · not loaded, nothing written:")
-                % {"n": len(exc.messages)}
-            ]
-            lines += [f"  - {message}" for message in exc.messages]
-            raise CommandError("\n".join(lines)) from None
+            raise self._refused(exc) from None
         years = sorted({d.date.year for d in days})
         holidays = sum(1 for d in days if d.kind == "holiday")
         summary = _("%(n)d 天（%(holidays)d 天休息，%(workdays)d 天上班），年份 %(years)s") % {
@@ -90,7 +94,10 @@ class Command(BaseCommand):
             )
             return
         with context.acting(context.ActorContext(via="command:calendar import")):
-            result = services.schedule_load(days)
+            try:
+                result = services.schedule_load(days)
+            except services.ScheduleError as exc:
+                raise self._refused(exc) from None
         self.stdout.write(
             self.style.SUCCESS(
                 _("已载入 %(summary)s：新增 %(created)d，修改 %(updated)d，未变 %(unchanged)d · loaded")
