@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from . import services
 from .calendar import WEEKDAY_NAMES
 from .models import AuditLog, AuditSeal, CalendarDayKind, CalendarOverride, WorkPeriod
-from .permissions import visible
+from .permissions import may, visible
 
 
 class ChokepointAdmin(admin.ModelAdmin):
@@ -30,8 +30,8 @@ class ChokepointAdmin(admin.ModelAdmin):
     def _allowed(self, request, action: str, obj) -> bool:
         if not request.user.has_perm(f"{self.opts.app_label}.{action}_{self.opts.model_name}"):
             return False
-        if obj is None:
-            return True
+        if obj is None:  # adding one, the list's actions: a shared registry only city-wide
+            return may(request.user, action, self.model)
         return visible(request.user, self.model, action).filter(pk=obj.pk).exists()
 
     def has_view_permission(self, request, obj=None):
@@ -90,10 +90,27 @@ class AuditSealAdmin(ChokepointAdmin):
 
 
 class ScheduleUploadForm(forms.Form):
+    """A schedule file, or (loading what was just checked) the same file's text sent back."""
+
     schedule = forms.FileField(
         label=_("放假安排文件"),
+        required=False,
         help_text=_("CSV（表头 date,kind,note，UTF-8）或 JSON；kind 为 holiday/休息日 或 workday/工作日"),
     )
+    content = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+    filename = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("schedule") and not data.get("content"):
+            raise forms.ValidationError(_("请选择放假安排文件"))
+        return data
+
+    def schedule_bytes(self) -> tuple[bytes, str]:
+        upload = self.cleaned_data.get("schedule")
+        if upload:
+            return upload.read(services.MAX_BYTES + 1), upload.name
+        return self.cleaned_data["content"].encode(), self.cleaned_data.get("filename") or "schedule.csv"
 
 
 @admin.register(CalendarOverride)
@@ -125,15 +142,17 @@ class CalendarOverrideAdmin(ChokepointAdmin):
         """Check a year's holiday schedule file and show its days, or load it (core.services)."""
         if not self.can_import(request):
             raise PermissionDenied
-        days, problems = None, []
+        days, problems, checked = None, [], None
         form = ScheduleUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["schedule"]
+            data, name = form.schedule_bytes()
             try:
-                days = services.schedule_parse(upload.read(services.MAX_BYTES + 1), upload.name)
+                days = services.schedule_parse(data, name)
                 result = services.schedule_load(days) if "load" in request.POST else None
             except services.ScheduleError as exc:
                 days, problems, result = None, exc.messages, None
+            if days is not None:  # checked: the same text can be loaded without choosing the file again
+                checked = ScheduleUploadForm(initial={"content": data.decode("utf-8-sig"), "filename": name})
             if result is not None:
                 self.message_user(
                     request,
@@ -154,6 +173,7 @@ class CalendarOverrideAdmin(ChokepointAdmin):
             "opts": self.opts,
             "title": _("导入放假安排"),
             "form": form,
+            "checked": checked,
             "problems": problems,
             "days": [
                 (d, WEEKDAY_NAMES[d.date.weekday()], d.kind == CalendarDayKind.WORKDAY) for d in days or ()

@@ -223,13 +223,20 @@ def jurisdiction_q(user, model: type[models.Model]) -> Q | None:
     return q
 
 
+def may(user, action: str, model: type[models.Model]) -> bool:
+    """Whether the person may `action` records of `model` at all (adding one, importing a file of
+    them), before any record's jurisdiction: a role grants it and, for a shared registry
+    (global_read), the person acts for the whole city, since reading it is open to all staff but
+    changing it is not."""
+    if not can(user, action, model):
+        return False
+    return action == "view" or not policy_for(model).global_read or bool(user.citywide)
+
+
 def visible(user, model: type[models.Model], action: str = "view", queryset=None) -> models.QuerySet:
     """Every record of `model` this person may `action`; empty when no role grants it."""
     qs = queryset if queryset is not None else model._default_manager.all()
-    if not can(user, action, model):
-        return qs.none()
-    if action != "view" and policy_for(model).global_read and not user.citywide:
-        # Reading a shared registry is open to all staff; changing it needs city-wide scope.
+    if not may(user, action, model):
         return qs.none()
     cond = jurisdiction_q(user, model)
     return qs if cond is None else qs.filter(cond)

@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ NOTE_MAX = CalendarOverride._meta.get_field("note").max_length
 MAX_DAYS = 1000  # a schedule is a few dozen days a year
 MAX_BYTES = 256 * 1024
 EXTRA = "__extra__"  # where csv puts the cells of a row longer than the header
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # fromisoformat alone also takes 20270101, 2027-W01-1
 
 
 class ScheduleError(InvalidFile):
@@ -70,6 +72,8 @@ def _rows(data: bytes, name: str) -> list[tuple[str, dict]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ScheduleError([_("文件不是 UTF-8 编码 · the file is not UTF-8")]) from None
+    if "\x00" in text:
+        raise ScheduleError([_("文件含有空字符（NUL），不是文本文件 · the file holds NUL characters")])
     if name.lower().endswith(".json"):
         try:
             items = json.loads(text)
@@ -77,28 +81,39 @@ def _rows(data: bytes, name: str) -> list[tuple[str, dict]]:
             raise ScheduleError(
                 [_("JSON 格式错误（第 %(line)d 行）· invalid JSON") % {"line": exc.lineno}]
             ) from None
+        except (ValueError, RecursionError):  # a number of thousands of digits, nesting too deep
+            raise ScheduleError([_("JSON 格式错误 · invalid JSON")]) from None
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ScheduleError([_("JSON 文件应为对象列表 · a JSON schedule is a list of objects")])
         return [(_("第 %d 项") % (i + 1), item) for i, item in enumerate(items)]
-    reader = csv.DictReader(io.StringIO(text), restkey=EXTRA)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "date" not in header or "kind" not in header:
-        raise ScheduleError(
-            [_("CSV 文件第一行应为表头 date,kind,note · the first line must be the header date,kind,note")]
-        )
-    reader.fieldnames = header
-    return [
-        (_("第 %d 行") % reader.line_num, row)
-        for row in reader
-        if any(str(v or "").strip() for v in row.values())
-    ]
+    # newline="": the csv module reads \r\n, \n and a lone \r (Excel's "CSV (Macintosh)") itself
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA, strict=True)
+    rows = []
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if "date" not in header or "kind" not in header:
+            raise ScheduleError(
+                [
+                    _(
+                        "CSV 文件第一行应为表头 date,kind,note · the first line must be the header date,kind,note"
+                    )
+                ]
+            )
+        reader.fieldnames = header
+        for row in reader:
+            if any(str(v or "").strip() for v in row.values()):
+                rows.append((_("第 %d 行") % reader.line_num, row))
+    except csv.Error as exc:  # a field over the csv module's limit, a stray quote…
+        raise ScheduleError([_("CSV 格式错误：%s · invalid CSV") % exc]) from None
+    return rows
 
 
 def schedule_read(path: Path | str) -> list[ScheduleDay]:
     """The days of a schedule file, checked; ScheduleError lists every problem."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ScheduleError(
             [
@@ -126,10 +141,17 @@ def schedule_parse(data: bytes, name: str) -> list[ScheduleDay]:
         if row.get(EXTRA):
             errors.append(_("%(where)s：列数多于表头 · more columns than the header") % {"where": where})
             continue
-        raw_date = str(row.get("date") or "").strip()
-        raw_kind = str(row.get("kind") or "").strip()
-        note = str(row.get("note") or "").strip()
+        if any(not isinstance(row.get(k), str | None) for k in ("date", "kind", "note")):
+            errors.append(
+                _("%(where)s：date、kind、note 应为文字 · the values must be text") % {"where": where}
+            )
+            continue
+        raw_date = (row.get("date") or "").strip()
+        raw_kind = (row.get("kind") or "").strip()
+        note = (row.get("note") or "").strip()
         try:
+            if not ISO_DATE.fullmatch(raw_date):
+                raise ValueError(raw_date)
             day = dt.date.fromisoformat(raw_date)
         except ValueError:
             errors.append(
