@@ -289,6 +289,17 @@ def test_a_system_administrator_of_one_street_reads_the_calendar_but_does_not_ch
     assert CalendarOverride.objects.count() == 1
 
 
+def test_the_bootstrap_superuser_still_adds_people_and_calendar_days(client, city):
+    """`chengguan createsuperuser` makes an account with no role and no city-wide scope, which
+    creates the first administrators in the admin: the shared-registry rule does not lock it out."""
+    from chengguan.org.models import Person
+
+    root = Person.objects.create_superuser(username="root", password="Root#pass-2026x")
+    client.force_login(root)
+    assert client.get("/admin/org/person/add/").status_code == 200
+    assert client.get("/admin/core/calendaroverride/add/").status_code == 200
+
+
 def test_a_load_that_meets_another_at_the_same_dates_asks_to_try_again(
     client, people, city, monkeypatch, tmp_path
 ):

@@ -223,14 +223,16 @@ def jurisdiction_q(user, model: type[models.Model]) -> Q | None:
     return q
 
 
-def may(user, action: str, model: type[models.Model]) -> bool:
-    """Whether the person may `action` records of `model` at all (adding one, importing a file of
-    them), before any record's jurisdiction: a role grants it and, for a shared registry
-    (global_read), the person acts for the whole city, since reading it is open to all staff but
-    changing it is not."""
-    if not can(user, action, model):
-        return False
+def scope_allows(user, action: str, model: type[models.Model]) -> bool:
+    """The scope part of `may`: reading a shared registry (global_read) is open to all staff,
+    changing it (adding to it, importing a file of it) needs a person acting for the whole city."""
     return action == "view" or not policy_for(model).global_read or bool(user.citywide)
+
+
+def may(user, action: str, model: type[models.Model]) -> bool:
+    """Whether the person may `action` records of `model` at all, before any record's
+    jurisdiction: a role grants it, and the scope allows it (`scope_allows`)."""
+    return can(user, action, model) and scope_allows(user, action, model)
 
 
 def visible(user, model: type[models.Model], action: str = "view", queryset=None) -> models.QuerySet:
