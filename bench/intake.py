@@ -361,6 +361,13 @@ def wrk_loop(port: int, reqs: Requests, clients: int, seconds: float, script_dir
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def _proc_stat(pid: int | str) -> tuple[int, float]:
+    """(ppid, CPU seconds: user + system) of a process, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+
+
 def _proc_table() -> dict[int, tuple[int, float, str]]:
     """pid → (ppid, CPU seconds, cmdline) for every process we can read."""
     table = {}
@@ -368,10 +375,9 @@ def _proc_table() -> dict[int, tuple[int, float, str]]:
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
+            ppid, cpu = _proc_stat(entry.name)
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, cmd)
+            table[int(entry.name)] = (ppid, cpu, cmd)
     return table
 
 
@@ -652,10 +658,9 @@ def backend_cpu_seconds(connection) -> float | None:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        return _proc_stat(pid)[1]
+    except (OSError, ValueError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cost_per_request(reqs: dict[str, Requests], n: int) -> dict[str, dict]:

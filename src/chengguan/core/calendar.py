@@ -500,28 +500,20 @@ class DayException:
 
 def year_exceptions(year: int) -> list[DayException]:
     """Every day of the year off on a weekday or worked on a weekend, as the calendar decides it
-    (an administrator's override, else the statutory calendar), with the override's note or the
-    holiday's name."""
-    overrides = {
-        d: (k, n)
-        for d, k, n in CalendarOverride.objects.filter(date__year=year).values_list("date", "kind", "note")
-    }
+    (WorkCalendar.is_workday: an administrator's override, else the statutory calendar), and every
+    override, with the override's note or the holiday's name."""
+    rows = list(CalendarOverride.objects.filter(date__year=year).values_list("date", "kind", "note"))
+    notes = {d: note for d, _kind, note in rows}
+    calendar = WorkCalendar(overrides={d: kind for d, kind, _note in rows})
     out = []
     day = dt.date(year, 1, 1)
     while day.year == year:
-        weekday = day.weekday() < 5
-        if day in overrides:
-            kind, note = overrides[day]
-            workday, source = kind == CalendarDayKind.WORKDAY, "override"
-        else:
-            statutory = statutory_is_workday(day)
-            workday = weekday if statutory is None else statutory
-            source, note = "statutory", ""
-            if workday != weekday:
-                _on_holiday, name = chinese_calendar.get_holiday_detail(day)
-                note = str(HOLIDAY_NAMES.get(name, name or ""))
-        if workday != weekday or source == "override":
-            out.append(DayException(day, workday, source, note))
+        workday = calendar.is_workday(day)
+        if day in notes:
+            out.append(DayException(day, workday, "override", notes[day]))
+        elif workday != (day.weekday() < 5):
+            _on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            out.append(DayException(day, workday, "statutory", str(HOLIDAY_NAMES.get(name, name or ""))))
         day += _ONE_DAY
     return out
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from chengguan.core import calendar, context, services
 from chengguan.core.management.subcommands import subcommands
+from chengguan.core.models import CalendarDayKind
 
 
 class Command(BaseCommand):
@@ -81,7 +82,7 @@ class Command(BaseCommand):
         except services.ScheduleError as exc:
             raise self._refused(exc) from None
         years = sorted({d.date.year for d in days})
-        holidays = sum(1 for d in days if d.kind == "holiday")
+        holidays = sum(1 for d in days if d.kind == CalendarDayKind.HOLIDAY)
         summary = _("%(n)d 天（%(holidays)d 天休息，%(workdays)d 天上班），年份 %(years)s") % {
             "n": len(days),
             "holidays": holidays,
